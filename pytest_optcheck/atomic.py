@@ -1,0 +1,54 @@
+"""Writing files so that readers see the old content or the new, never half of it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import OptcheckError
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then rename it into place."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OptcheckError(f"cannot write {path}: {exc.strerror or exc}; check the folder's permissions") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OptcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if needed); other processes wait.
+
+    The operating system releases the lock when the holder exits, even when killed,
+    so an interrupted run never leaves a stale lock behind.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no cross-process locking; atomic writes still keep files whole
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

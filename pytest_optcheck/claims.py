@@ -1,0 +1,200 @@
+"""Claims: what a suite says about its optimizers, and their verdicts over seeds.
+
+Every claim reduces, on one seed, to a signed *margin* in the units of its
+metric: positive means the claim holds on that seed, zero or negative means it
+does not ("close" claims hold at zero too). Seeds are paired: the same seed for
+every optimizer involved. The verdict over seeds follows the claim's quorum.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .errors import OptcheckError
+
+KINDS = ("ordering", "groups", "faster", "close")
+
+# One optimizer's per-epoch metrics on one seed, e.g. {"loss": [...], "accuracy": [...]}.
+History = Mapping[str, Sequence[float]]
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """One claim of a suite; `better`/`worse` are lists even for a single optimizer."""
+
+    id: str
+    quote: str
+    reading: str
+    kind: str
+    better: tuple[str, ...]
+    worse: tuple[str, ...]
+    metric: str = "loss"
+    epoch: int | None = None  # 1-based; None means the final epoch
+    first_epochs: int | None = None  # faster: mean over the first k epochs
+    target: float | None = None  # faster: fewer epochs to reach this value
+    within: float = 0.0  # close: how much worse `better` may be
+    quorum: float = 1.0
+
+    @property
+    def optimizers(self) -> tuple[str, ...]:
+        return self.better + self.worse
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Verdict:
+    """A claim judged over seeds: `holds`, `fails` or `inconclusive`."""
+
+    claim_id: str
+    verdict: str
+    margins: dict[int, float | None]  # per seed; None where a run diverged
+    holding: dict[int, bool]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seeds_holding(self) -> int:
+        return sum(self.holding.values())
+
+    @property
+    def mean(self) -> float | None:
+        finite = [m for m in self.margins.values() if m is not None]
+        return statistics.fmean(finite) if finite else None
+
+    @property
+    def spread(self) -> float | None:
+        finite = [m for m in self.margins.values() if m is not None]
+        return statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "margins": {str(s): m for s, m in self.margins.items()},
+            "holding": {str(s): h for s, h in self.holding.items()},
+            "seeds_holding": self.seeds_holding,
+            "seeds": len(self.margins),
+            "mean_margin": self.mean,
+            "spread": self.spread,
+            "notes": self.notes,
+        }
+
+
+def lower_is_better(metric: str) -> bool:
+    return "loss" in metric
+
+
+def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str]) -> ClaimSpec:
+    """Validate one `[[claims]]` table (a suite `_Table`) into a ClaimSpec."""
+    claim_id = t.get("id", str, check=lambda v: None if v and " " not in v else "must be a non-empty word")
+    t.where = f"claims[{claim_id}]"
+    kind = t.get("kind", str, check=lambda v: None if v in KINDS else f"unknown kind; use one of: {', '.join(KINDS)}")
+    first, second = ("faster", "slower") if kind == "faster" else ("better", "worse")
+    if kind == "close":
+        first, second = "optimizer", "reference"
+
+    def names(key: str) -> tuple[str, ...]:
+        value = t.get(key, (str, list))
+        value = [value] if isinstance(value, str) else value
+        if not value:
+            raise t.fail(key, "must name at least one optimizer")
+        for name in value:
+            if name not in optimizer_names:
+                raise t.fail(key, f"unknown optimizer {name!r}; the suite has: {', '.join(sorted(optimizer_names))}")
+        return tuple(value)
+
+    better, worse = names(first), names(second)
+    if set(better) & set(worse):
+        raise t.fail(second, f"{sorted(set(better) & set(worse))[0]!r} is on both sides of the claim")
+    metric = t.get("metric", str, "loss",
+                   check=lambda v: None if v in metrics else f"unknown metric; use one of: {', '.join(metrics)}")
+    positive_int = lambda v: None if v > 0 else "must be a positive epoch count"  # noqa: E731
+    spec = ClaimSpec(
+        id=claim_id,
+        quote=t.get("quote", str),
+        reading=t.get("reading", str, ""),
+        kind=kind,
+        better=better,
+        worse=worse,
+        metric=metric,
+        epoch=t.get("epoch", int, None, check=positive_int) if kind in ("ordering", "groups") else None,
+        first_epochs=t.get("first_epochs", int, None, check=positive_int) if kind == "faster" else None,
+        target=t.get("target", float, None) if kind == "faster" else None,
+        within=t.get("within", float, ..., check=lambda v: None if v >= 0 else "must be zero or more")
+        if kind == "close" else 0.0,
+        quorum=t.get("quorum", float, 1.0,
+                     check=lambda v: None if 0.5 < v <= 1 else "must be above 0.5 and at most 1"),
+    )
+    if kind == "faster" and (spec.first_epochs is None) == (spec.target is None):
+        raise t.fail("first_epochs", "a 'faster' claim needs exactly one of first_epochs or target")
+    t.reject_unknown()
+    return spec
+
+
+def _goodness(metric: str, value: float) -> float:
+    """Higher is better, whatever the metric."""
+    return -value if lower_is_better(metric) else value
+
+
+def _epochs_to_reach(values: Sequence[float], metric: str, target: float) -> int:
+    for epoch, value in enumerate(values, start=1):
+        if _goodness(metric, value) >= _goodness(metric, target):
+            return epoch
+    return len(values) + 1  # never reached: counted as one epoch past the end
+
+
+def seed_margin(claim: ClaimSpec, histories: Mapping[str, History], epochs: int) -> float:
+    """The claim's margin on one seed (`histories` maps optimizer -> that seed's history)."""
+
+    def score(name: str) -> float:
+        values = histories[name][claim.metric]
+        if claim.kind == "faster":
+            if claim.target is not None:
+                return -_epochs_to_reach(values, claim.metric, claim.target)
+            k = min(claim.first_epochs or 1, len(values))
+            return _goodness(claim.metric, statistics.fmean(values[:k]))
+        index = (claim.epoch or epochs) - 1
+        return _goodness(claim.metric, values[min(index, len(values) - 1)])
+
+    margin = min(score(b) - score(w) for b in claim.better for w in claim.worse)
+    return margin + claim.within if claim.kind == "close" else margin
+
+
+def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequence[int], epochs: int) -> Verdict:
+    """Judge a claim over `seeds`; `runs[optimizer][seed]` has `.history` and `.diverged_at`."""
+    if claim.epoch is not None and claim.epoch > epochs:
+        raise OptcheckError(
+            f"claim {claim.id!r} reads epoch {claim.epoch}, but the profile trains only {epochs} epochs"
+        )
+    margins: dict[int, float | None] = {}
+    holding: dict[int, bool] = {}
+    notes: list[str] = []
+    for seed in seeds:
+        diverged = [n for n in claim.optimizers if runs[n][seed].diverged_at is not None]
+        if diverged:
+            # A diverged run loses every comparison it is part of.
+            margins[seed] = None
+            holding[seed] = not any(n in claim.better for n in diverged)
+            notes.append(f"seed {seed}: {', '.join(diverged)} diverged")
+            continue
+        margin = seed_margin(claim, {n: runs[n][seed].history for n in claim.optimizers}, epochs)
+        margins[seed] = margin
+        holding[seed] = margin >= 0 if claim.kind == "close" else margin > 0
+    return Verdict(claim.id, verdict_over_seeds(list(holding.values()), claim.quorum), margins, holding, notes)
+
+
+def verdict_over_seeds(holding: Sequence[bool], quorum: float) -> str:
+    """`holds` if at least `quorum` of the seeds hold, `fails` if at least `quorum` fail."""
+    share = sum(holding) / len(holding)
+    if share >= quorum - 1e-9:
+        return "holds"
+    if 1 - share >= quorum - 1e-9:
+        return "fails"
+    return "inconclusive"
+
+
+def is_finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

@@ -1,0 +1,116 @@
+"""The `optcheck` command: train runs, render reports, compare baseline sets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__, atomic
+from .errors import OptcheckError
+
+DEFAULT_SUITE = Path("suites/article.toml")
+DEFAULT_CACHE = Path(".pytest_cache/d/optcheck/runs")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optcheck", description="Check claims about optimizers against baselines.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="train runs of a suite and print their per-epoch metrics")
+    run.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
+    run.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
+    run.add_argument("--seed", action="append", type=non_negative_int, help="seed; repeat (default: the profile's)")
+    run.add_argument("--profile", help="profile name (default: the suite's default_profile)")
+    run.add_argument("--epochs", type=positive_int, help="override the profile's epoch count")
+    run.add_argument("--train-samples", type=positive_int, help="override the profile's training image count")
+    run.add_argument("--json", type=Path, metavar="PATH", help="write the run (or a list of runs) as JSON")
+    run.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="run cache (default: %(default)s)")
+    run.add_argument("--no-cache", action="store_true", help="train even if the run is cached, and do not store it")
+    run.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
+    run.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
+    run.set_defaults(handler=command_run)
+    return parser
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from .runner import Runner
+    from .suite import check_optimizers, load_suite, replace_profile
+
+    suite = load_suite(args.suite)
+    profile = replace_profile(suite.profile(args.profile), epochs=args.epochs, train_samples=args.train_samples)
+    names = args.optimizer or list(suite.optimizers)
+    for name in names:
+        suite.optimizer(name)  # unknown names fail before anything trains
+    check_optimizers(suite)
+    runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
+    seeds = args.seed or list(profile.seeds)
+    results = []
+    for name in names:
+        for seed in seeds:
+            result = runner.run(suite, name, seed, profile)
+            results.append(result)
+            print(f"\n{suite.optimizer(name).label} ({name}), seed {seed}, profile {profile.name}: "
+                  f"{result.train_samples} images, {result.epochs} epochs, "
+                  f"{'from the cache' if result.cached else 'trained'}")
+            print(epoch_table(result, tabulate))
+            if result.diverged:
+                print(f"diverged at epoch {result.diverged_at}: the loss was not finite")
+            else:
+                print(f"test: loss {result.test['loss']:.4f}, accuracy {result.test['accuracy']:.4f}")
+    if args.json:
+        payload = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
+        atomic.write_text(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def epoch_table(result, tabulate) -> str:
+    rows = []
+    for i, seconds in enumerate(result.epoch_seconds):
+        row = [i + 1] + [result.history[m][i] for m in ("loss", "accuracy", "val_loss", "val_accuracy")]
+        rows.append(row + [seconds])
+    headers = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+    return tabulate(rows, headers=headers, floatfmt=(".0f", ".4f", ".4f", ".4f", ".4f", ".2f"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except OptcheckError as exc:
+        print(f"optcheck: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("optcheck: interrupted; finished runs stay in the cache, unfinished ones left no trace", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Getting runs: the dataset loaded once, each run through the cache, memoized in process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .cache import RunCache
+from .data import Dataset, load_dataset
+from .environment import environment
+from .runs import RunResult, run_key
+from .suite import Profile, Suite
+
+
+class Runner:
+    """Hands out runs for (suite, optimizer, seed, profile); trains only what is not cached."""
+
+    def __init__(self, cache_root: Path | None, *, data_dir: str | os.PathLike | None = None,
+                 allow_download: bool = False):
+        self.cache = RunCache(cache_root)
+        self.data_dir = data_dir
+        self.allow_download = allow_download
+        self._dataset: Dataset | None = None
+        self._runs: dict[str, RunResult] = {}
+        self.trained: list[RunResult] = []  # runs trained (not cached) by this runner
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = load_dataset(self.data_dir, allow_download=self.allow_download)
+        return self._dataset
+
+    def key(self, suite: Suite, optimizer: str, seed: int, profile: Profile) -> str:
+        return run_key(suite, optimizer, seed, profile, self.dataset.checksum, environment())
+
+    def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile) -> RunResult:
+        key = self.key(suite, optimizer, seed, profile)
+        if key not in self._runs:
+            self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key))
+        return self._runs[key]
+
+    def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str) -> RunResult:
+        from .training import train  # imports TensorFlow: only when something trains
+
+        result = train(suite, optimizer, seed, profile, self.dataset, key=key)
+        self.trained.append(result)
+        return result

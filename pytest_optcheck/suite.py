@@ -1,0 +1,366 @@
+"""Reading suite files (TOML) into plain, validated dataclasses.
+
+A suite describes one experiment: the model, how it is trained, the optimizers
+compared, the profiles (how much data, how many epochs, which seeds) and the
+claims made about the outcome. Loading never imports TensorFlow; resolving the
+optimizer classes (which does) is a separate step, `check_optimizers`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .claims import ClaimSpec, parse_claim
+from .errors import OptcheckError
+
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A multilayer perceptron: Flatten, Dense hidden layers, Dense output."""
+
+    input_shape: tuple[int, ...] = (28, 28)
+    hidden_units: tuple[int, ...] = (300, 100, 50, 50, 50)
+    activation: str = "relu"
+    kernel_initializer: str = "he_normal"
+    output_units: int = 10
+    output_activation: str = "softmax"
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """The arguments of `compile` and `fit` that every optimizer shares."""
+
+    loss: str = "sparse_categorical_crossentropy"
+    metrics: tuple[str, ...] = ("accuracy",)
+    batch_size: int = 32
+    validation_split: float = 0.1
+    shuffle: bool = True
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a measured value may sit from its baseline: |m - b| <= abs + rel * |b|."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+
+    def allows(self, baseline: float, measured: float) -> bool:
+        return abs(measured - baseline) <= self.abs + self.rel * abs(baseline)
+
+    def describe(self, baseline: float) -> str:
+        return f"{self.abs + self.rel * abs(baseline):.3g}"
+
+
+DEFAULT_TOLERANCES = {
+    "loss": Tolerance(abs=0.01, rel=0.02),
+    "accuracy": Tolerance(abs=0.01),
+    "val_loss": Tolerance(abs=0.01, rel=0.02),
+    "val_accuracy": Tolerance(abs=0.01),
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer of the suite: a Keras class (or `module:Class`) and its arguments."""
+
+    name: str
+    label: str
+    class_path: str
+    kwargs: dict[str, Any]
+    tolerances: dict[str, Tolerance]
+    published: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_custom(self) -> bool:
+        return ":" in self.class_path
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much to train: the first `train_samples` images (before the validation split)."""
+
+    name: str
+    train_samples: int | None
+    epochs: int
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    description: str
+    default_profile: str
+    model: ModelSpec
+    training: TrainingSpec
+    optimizers: dict[str, OptimizerSpec]
+    profiles: dict[str, Profile]
+    claims: tuple[ClaimSpec, ...]
+
+    def optimizer(self, name: str) -> OptimizerSpec:
+        try:
+            return self.optimizers[name]
+        except KeyError:
+            raise OptcheckError(
+                f"{self.path}: no optimizer {name!r}; the suite has: {', '.join(self.optimizers)}"
+            ) from None
+
+    def profile(self, name: str | None) -> Profile:
+        name = name or self.default_profile
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise OptcheckError(
+                f"{self.path}: no profile {name!r}; choose one of: {', '.join(self.profiles)}"
+            ) from None
+
+
+class _Table:
+    """A TOML table that remembers where it came from, for error messages."""
+
+    def __init__(self, data: Any, where: str, path: Path):
+        if not isinstance(data, dict):
+            raise OptcheckError(f"{path}: [{where}] must be a table, not {type(data).__name__}")
+        self.data = data
+        self.where = where
+        self.path = path
+        self.used: set[str] = set()
+
+    def fail(self, key: str, message: str) -> OptcheckError:
+        prefix = f"{self.where}." if self.where else ""
+        return OptcheckError(f"{self.path}: {prefix}{key}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, check=None) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, "missing; this key is required")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML integers are fine where a float is expected; booleans are not numbers here.
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.fail(key, f"expected {names}, got {value!r}")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise self.fail(key, problem)
+        return value
+
+    def table(self, key: str, *, required: bool = False) -> _Table:
+        value = self.get(key, dict, ... if required else {})
+        return _Table(value, f"{self.where}.{key}" if self.where else key, self.path)
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.fail(unknown[0], f"unknown key; expected one of: {', '.join(sorted(self.used))}")
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+def _int_list(value: list) -> str | None:
+    if not value:
+        return "must not be empty"
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        return "must be a list of non-negative integers"
+    if len(set(value)) != len(value):
+        return "has duplicates"
+    return None
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file; every error names the file and the key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OptcheckError(f"{path}: suite file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise OptcheckError(f"{path}: invalid TOML: {exc}") from None
+    root = _Table(raw, "", path)
+
+    head = root.table("suite")
+    name = head.get("name", str, path.stem)
+    description = head.get("description", str, "")
+    default_profile = head.get("default_profile", str, "smoke")
+    head.reject_unknown()
+
+    model = _model(root.table("model"))
+    training = _training(root.table("training"))
+    tolerances = _tolerances(root.table("tolerances"), DEFAULT_TOLERANCES)
+    optimizers = _optimizers(root.table("optimizers", required=True), tolerances)
+    profiles = _profiles(root.table("profiles", required=True))
+    if default_profile not in profiles:
+        raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
+    claims = _claims(root, optimizers, profiles)
+    root.reject_unknown()
+    return Suite(name, path, description, default_profile, model, training, optimizers, profiles, claims)
+
+
+def _model(t: _Table) -> ModelSpec:
+    d = ModelSpec()
+    spec = ModelSpec(
+        input_shape=tuple(t.get("input_shape", list, list(d.input_shape), check=_shape)),
+        hidden_units=tuple(t.get("hidden_units", list, list(d.hidden_units), check=_shape)),
+        activation=t.get("activation", str, d.activation),
+        kernel_initializer=t.get("kernel_initializer", str, d.kernel_initializer),
+        output_units=t.get("output_units", int, d.output_units, check=_positive),
+        output_activation=t.get("output_activation", str, d.output_activation),
+    )
+    t.reject_unknown()
+    return spec
+
+
+def _shape(value: list) -> str | None:
+    if not value or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        return "must be a non-empty list of positive integers"
+    return None
+
+
+def _training(t: _Table) -> TrainingSpec:
+    d = TrainingSpec()
+    metrics = t.get("metrics", list, list(d.metrics))
+    if metrics != ["accuracy"]:
+        raise t.fail("metrics", 'only ["accuracy"] is supported: curves and claims read loss and accuracy')
+    spec = TrainingSpec(
+        loss=t.get("loss", str, d.loss),
+        metrics=tuple(metrics),
+        batch_size=t.get("batch_size", int, d.batch_size, check=_positive),
+        validation_split=t.get(
+            "validation_split", float, d.validation_split,
+            check=lambda v: None if 0 < v < 1 else "must be between 0 and 1 (exclusive)",
+        ),
+        shuffle=t.get("shuffle", bool, d.shuffle),
+    )
+    t.reject_unknown()
+    return spec
+
+
+def _tolerances(t: _Table, inherited: dict[str, Tolerance]) -> dict[str, Tolerance]:
+    result = dict(inherited)
+    for metric in list(t.data):
+        if metric not in EPOCH_METRICS:
+            raise t.fail(metric, f"unknown metric; tolerances apply to: {', '.join(EPOCH_METRICS)}")
+        sub = t.table(metric)
+        base = inherited[metric]
+        nonneg = lambda v: None if v >= 0 else "must be zero or more"  # noqa: E731
+        result[metric] = Tolerance(sub.get("abs", float, base.abs, check=nonneg),
+                                   sub.get("rel", float, base.rel, check=nonneg))
+        sub.reject_unknown()
+    return result
+
+
+def _optimizers(t: _Table, tolerances: dict[str, Tolerance]) -> dict[str, OptimizerSpec]:
+    if not t.data:
+        raise OptcheckError(f"{t.path}: the suite has no optimizers; add at least one [optimizers.NAME] table")
+    result = {}
+    for name in list(t.data):
+        o = t.table(name)
+        published = o.table("published")
+        result[name] = OptimizerSpec(
+            name=name,
+            label=o.get("label", str, name),
+            class_path=o.get("class", str),
+            kwargs=dict(o.get("kwargs", dict, {})),
+            tolerances=_tolerances(o.table("tolerances"), tolerances),
+            published={k: published.get(k, float) for k in list(published.data)},
+        )
+        o.reject_unknown()
+    return result
+
+
+def _profiles(t: _Table) -> dict[str, Profile]:
+    if not t.data:
+        raise OptcheckError(f"{t.path}: the suite has no profiles; add at least one [profiles.NAME] table")
+    result = {}
+    for name in list(t.data):
+        p = t.table(name)
+        result[name] = Profile(
+            name=name,
+            train_samples=p.get("train_samples", int, None, check=_positive),
+            epochs=p.get("epochs", int, check=_positive),
+            seeds=tuple(p.get("seeds", list, check=_int_list)),
+        )
+        p.reject_unknown()
+    return result
+
+
+def _claims(root: _Table, optimizers: dict, profiles: dict) -> tuple[ClaimSpec, ...]:
+    raw = root.get("claims", list, [])
+    claims: list[ClaimSpec] = []
+    seen: set[str] = set()
+    for index, data in enumerate(raw):
+        t = _Table(data, f"claims[{index}]", root.path)
+        claim = parse_claim(t, set(optimizers), EPOCH_METRICS)
+        if claim.id in seen:
+            raise t.fail("id", f"duplicate claim id {claim.id!r}; ids must be unique")
+        seen.add(claim.id)
+        claims.append(claim)
+    return tuple(claims)
+
+
+def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
+    """The class an optimizer names: `keras.optimizers.<class>` or `package.module:Class`."""
+    where = f"{suite_path}: optimizers.{spec.name}.class"
+    if spec.is_custom:
+        module_name, _, attr = spec.class_path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise OptcheckError(f"{where}: cannot import {module_name!r} ({exc}); is it on sys.path?") from None
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}")
+        return cls
+    import keras
+
+    cls = getattr(keras.optimizers, spec.class_path, None)
+    if not (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)):
+        known = sorted(n for n, v in vars(keras.optimizers).items()
+                       if inspect.isclass(v) and issubclass(v, keras.optimizers.Optimizer) and n != "Optimizer")
+        raise OptcheckError(
+            f"{where}: unknown optimizer class {spec.class_path!r}; keras.optimizers has: {', '.join(known)}"
+            " (or give a custom class as 'package.module:Class')"
+        )
+    return cls
+
+
+def check_optimizers(suite: Suite) -> None:
+    """Resolve every optimizer class and reject keyword arguments it does not take.
+
+    This imports Keras, so it runs only when something is about to train.
+    """
+    for spec in suite.optimizers.values():
+        cls = resolve_optimizer_class(spec, suite.path)
+        params = inspect.signature(cls.__init__).parameters
+        accepted = sorted(n for n, p in params.items() if n != "self" and p.kind is not p.VAR_KEYWORD)
+        unknown = sorted(set(spec.kwargs) - set(accepted))
+        if unknown:
+            raise OptcheckError(
+                f"{suite.path}: optimizers.{spec.name}.kwargs: {cls.__name__} takes no argument "
+                f"{unknown[0]!r}; it takes: {', '.join(accepted)}"
+            )
+
+
+def replace_profile(profile: Profile, *, epochs: int | None = None, train_samples: int | None = None) -> Profile:
+    """The profile with command-line overrides applied."""
+    changes: dict[str, Any] = {}
+    if epochs is not None:
+        changes["epochs"] = epochs
+    if train_samples is not None:
+        changes["train_samples"] = train_samples
+    return dataclasses.replace(profile, **changes)

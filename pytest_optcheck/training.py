@@ -1,0 +1,172 @@
+"""The seeded training run: model factory, optimizer construction, `fit`.
+
+A run is exactly what a plain Keras script does:
+
+    keras.utils.set_random_seed(seed)       # immediately before the model is built
+    model = ...; model.compile(...)
+    model.fit(x, y, batch_size=32, epochs=E, validation_split=0.1, shuffle=True)
+
+with op determinism on. The one difference is `steps_per_execution`, which runs
+many steps per call into TensorFlow: same arithmetic in the same order, much
+less Python overhead, so the per-epoch metrics are bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+from .data import Dataset
+from .environment import environment
+from .errors import OptcheckError
+from .runs import RunResult
+from .suite import EPOCH_METRICS, ModelSpec, OptimizerSpec, Profile, Suite, TrainingSpec, resolve_optimizer_class
+
+# Steps run per call into TensorFlow. Any value gives the same numbers; this one
+# removes nearly all per-step overhead for the article's 1,688-step epochs.
+STEPS_PER_EXECUTION = 256
+
+_configured = False
+
+
+def worker_threads() -> int | None:
+    """Threads per process: the machine's cores shared among pytest-xdist workers."""
+    explicit = os.environ.get("OPTCHECK_THREADS")
+    if explicit:
+        return max(1, int(explicit))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if workers > 1:
+        return max(1, (os.cpu_count() or 1) // workers)
+    return None
+
+
+def tensorflow() -> Any:
+    """Import TensorFlow once, quietly, deterministic, with this process's share of threads."""
+    global _configured
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep CUDA-probe noise off the console
+    import tensorflow as tf
+
+    if not _configured:
+        threads = worker_threads()
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:
+                pass  # TensorFlow already started in this process; keep its settings
+        tf.config.experimental.enable_op_determinism()
+        _configured = True
+    return tf
+
+
+def build_model(spec: ModelSpec) -> Any:
+    import keras
+
+    layers = [keras.Input(shape=spec.input_shape), keras.layers.Flatten()]
+    layers += [
+        keras.layers.Dense(units, activation=spec.activation, kernel_initializer=spec.kernel_initializer)
+        for units in spec.hidden_units
+    ]
+    layers.append(keras.layers.Dense(spec.output_units, activation=spec.output_activation))
+    return keras.Sequential(layers)
+
+
+def make_optimizer(spec: OptimizerSpec, suite: Suite) -> Any:
+    cls = resolve_optimizer_class(spec, suite.path)
+    try:
+        return cls(**spec.kwargs)
+    except (TypeError, ValueError) as exc:
+        raise OptcheckError(f"{suite.path}: optimizers.{spec.name}: {cls.__name__}(**kwargs) failed: {exc}") from None
+
+
+def compiled_model(suite: Suite, optimizer: str, seed: int, *, steps_per_execution: int = STEPS_PER_EXECUTION) -> Any:
+    """A freshly seeded, compiled model, as the plain script would build it."""
+    tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(suite.model)
+    model.compile(
+        optimizer=make_optimizer(suite.optimizer(optimizer), suite),
+        loss=suite.training.loss,
+        metrics=list(suite.training.metrics),
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def training_arrays(dataset: Dataset, profile: Profile) -> tuple[Any, Any]:
+    """The profile's first `train_samples` images; Keras splits validation off their end."""
+    n = profile.train_samples or len(dataset.x_train)
+    if n > len(dataset.x_train):
+        raise OptcheckError(
+            f"profile {profile.name!r} asks for {n} training images, the data in {dataset.folder} has "
+            f"{len(dataset.x_train)}; lower train_samples"
+        )
+    return dataset.x_train[:n], dataset.y_train[:n]
+
+
+def fit_arguments(training: TrainingSpec) -> dict[str, Any]:
+    return {
+        "batch_size": training.batch_size,
+        "validation_split": training.validation_split,
+        "shuffle": training.shuffle,
+        "verbose": 0,
+    }
+
+
+def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "") -> RunResult:
+    """Train one run and record per-epoch metrics and seconds, then test metrics."""
+    import keras
+
+    x, y = training_arrays(dataset, profile)
+    model = compiled_model(suite, optimizer, seed)
+    clock = epoch_clock()
+    model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
+    history = {m: [float(v) for v in model.history.history.get(m, [])] for m in EPOCH_METRICS}
+    test = None
+    if clock.diverged_at is None:
+        scores = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
+                                verbose=0, return_dict=True)
+        test = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"])}
+    keras.backend.clear_session()
+    return RunResult(
+        optimizer=optimizer,
+        seed=seed,
+        profile=profile.name,
+        epochs=profile.epochs,
+        train_samples=len(x),
+        history=history,
+        epoch_seconds=clock.seconds,
+        test=test,
+        diverged_at=clock.diverged_at,
+        environment=environment(),
+        key=key,
+    )
+
+
+def epoch_clock() -> Any:
+    """A Keras callback: wall seconds per epoch, and a stop at the first non-finite loss.
+
+    Defined inside a function so that importing this module does not import Keras.
+    """
+    import keras
+
+    class EpochClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+            self.diverged_at: int | None = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(round(time.perf_counter() - self._start, 4))
+            if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+                self.diverged_at = epoch + 1
+                self.model.stop_training = True
+
+    return EpochClock()
