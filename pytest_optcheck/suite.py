@@ -18,6 +18,7 @@ from typing import Any
 
 from .claims import ClaimSpec, parse_claim
 from .errors import OptcheckError
+from .tf_runtime import tensorflow
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -326,6 +327,7 @@ def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
         if cls is None:
             raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}")
         return cls
+    tensorflow()
     import keras
 
     cls = getattr(keras.optimizers, spec.class_path, None)

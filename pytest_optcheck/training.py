@@ -14,7 +14,6 @@ less Python overhead, so the per-epoch metrics are bit-identical.
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Any
 
@@ -22,44 +21,12 @@ from .data import Dataset
 from .environment import environment
 from .errors import OptcheckError
 from .runs import RunResult
+from .tf_runtime import tensorflow
 from .suite import EPOCH_METRICS, ModelSpec, OptimizerSpec, Profile, Suite, TrainingSpec, resolve_optimizer_class
 
 # Steps run per call into TensorFlow. Any value gives the same numbers; this one
 # removes nearly all per-step overhead for the article's 1,688-step epochs.
 STEPS_PER_EXECUTION = 256
-
-_configured = False
-
-
-def worker_threads() -> int | None:
-    """Threads per process: the machine's cores shared among pytest-xdist workers."""
-    explicit = os.environ.get("OPTCHECK_THREADS")
-    if explicit:
-        return max(1, int(explicit))
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    if workers > 1:
-        return max(1, (os.cpu_count() or 1) // workers)
-    return None
-
-
-def tensorflow() -> Any:
-    """Import TensorFlow once, quietly, deterministic, with this process's share of threads."""
-    global _configured
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep CUDA-probe noise off the console
-    import tensorflow as tf
-
-    if not _configured:
-        threads = worker_threads()
-        if threads:
-            try:
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
-            except RuntimeError:
-                pass  # TensorFlow already started in this process; keep its settings
-        tf.config.experimental.enable_op_determinism()
-        _configured = True
-    return tf
-
 
 def build_model(spec: ModelSpec) -> Any:
     import keras

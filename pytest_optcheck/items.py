@@ -1,0 +1,249 @@
+"""The pytest items of a suite file: `curve[<optimizer>]` and `claim[<id>]`.
+
+Items read their state from the `OptcheckSession` in `config.stash`. Without
+`--optcheck` they are collected (cheaply: no TensorFlow) and skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import baselines
+from .claims import ClaimSpec, Verdict
+from .errors import OptcheckError
+from .session import OptcheckSession, Outcome, Update
+from .suite import Suite, load_suite
+
+SKIP_REASON = "optcheck items train models: pass --optcheck to run them"
+
+
+class SuiteFile(pytest.File):
+    """A suite TOML file: one curve item per optimizer, one claim item per claim."""
+
+    def collect(self):
+        try:
+            suite = load_suite(self.path)
+        except OptcheckError as exc:
+            raise SuiteLoadError(str(exc)) from None
+        self.suite = suite
+        for name in suite.optimizers:
+            yield CurveItem.from_parent(self, name=f"curve[{name}]", optimizer=name)
+        session = optcheck_session(self.config)
+        for claim in suite.claims:
+            item = ClaimItem.from_parent(self, name=f"claim[{claim.id}]", claim=claim)
+            if session is not None and session.options.update is None:
+                item.mark_recorded_failure(session)
+            yield item
+
+    def repr_failure(self, excinfo, style=None):
+        if excinfo.errisinstance(SuiteLoadError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class SuiteLoadError(Exception):
+    """A suite file that does not load: reported as one collection error, without a traceback."""
+
+
+class ClaimDoesNotHold(AssertionError):
+    """Raised when a claim's verdict is not `holds`; an expected failure when the baseline says so."""
+
+
+class VerdictChanged(AssertionError):
+    """The verdict differs from the baseline's recorded one (other than to `holds`)."""
+
+
+def optcheck_session(config: pytest.Config) -> OptcheckSession | None:
+    from .plugin import session_key
+
+    return config.stash.get(session_key, None)
+
+
+class OptcheckItem(pytest.Item):
+    parent: SuiteFile
+
+    @property
+    def suite(self) -> Suite:
+        return self.parent.suite
+
+    @property
+    def session_state(self) -> OptcheckSession:
+        state = optcheck_session(self.config)
+        assert state is not None
+        return state
+
+    def setup(self) -> None:
+        if not self.config.getoption("optcheck"):
+            pytest.skip(SKIP_REASON)
+
+    def repr_failure(self, excinfo, style=None):
+        if excinfo.errisinstance((AssertionError, OptcheckError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+    def outcome(self, status: str, detail: str = "") -> None:
+        kind, _, name = self.name.partition("[")
+        profile = self.session_state.profile(self.suite).name
+        self.session_state.outcomes.append(Outcome(kind, self.suite.name, profile, name.rstrip("]"), status, detail))
+
+
+class CurveItem(OptcheckItem):
+    """Every epoch's metrics on every seed, against the optimizer's baseline."""
+
+    def __init__(self, *, optimizer: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.optimizer = optimizer
+
+    def runtest(self) -> None:
+        state = self.session_state
+        profile = state.profile(self.suite)
+        path = baselines.optimizer_path(state.baseline_root(), self.suite, profile, self.optimizer)
+        runs = state.runs(self.suite, self.optimizer)
+        measured = baselines.optimizer_baseline(self.suite, profile, self.optimizer, runs)
+        diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
+
+        failure = self._problem(path, measured)
+        if failure is None and state.options.update != "all":
+            if diverged:
+                self.outcome("diverged", _diverged_text(diverged))
+                raise AssertionError(f"{self.name}: diverged at epoch {_diverged_text(diverged)}")
+            return
+        if state.options.update is not None:
+            state.updates.append(Update(str(path), "optimizer", measured))
+            self.outcome("updated", failure or "")
+            if diverged:
+                raise AssertionError(f"{self.name}: baseline updated, but the run diverged at epoch "
+                                     f"{_diverged_text(diverged)}")
+            return
+        raise AssertionError(failure)
+
+    def _problem(self, path: Path, measured: dict) -> str | None:
+        """Why the curves fail against the baseline, or None if they pass."""
+        state = self.session_state
+        spec = self.suite.optimizer(self.optimizer)
+        refresh = state.refresh_command(self.nodeid)
+        try:
+            recorded = baselines.read_json(path)
+        except OptcheckError as exc:
+            self.outcome("damaged baseline", str(path))
+            return f"{exc}\nOr rewrite it from a fresh run: {refresh}"
+        if recorded is None:
+            self.outcome("missing", str(path))
+            return f"{self.name}: no baseline at {path}\nCreate it with: {refresh}"
+        if recorded.get("spec_hash") != measured["spec_hash"]:
+            self.outcome("spec changed", str(path))
+            return (
+                f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
+                f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
+            )
+        state.warn_if_environment_differs(path, recorded.get("environment", {}))
+        comparison = baselines.compare_curves(recorded, measured, spec.tolerances)
+        if comparison.differences:
+            self.outcome("outside tolerance", f"{len(comparison.differences)} of {comparison.values} values")
+            return (
+                f"{self.name}: {len(comparison.differences)} of {comparison.values} values outside tolerance "
+                f"against {path} ({spec.label}, profile {recorded['profile']})\n"
+                f"{baselines.format_differences(comparison.differences)}\n"
+                f"If the change is expected, refresh with: {refresh}"
+            )
+        status = "identical" if comparison.identical else "within tolerance"
+        self.outcome(status, f"{comparison.values} values")
+        return None
+
+
+class ClaimItem(OptcheckItem):
+    """A claim of the suite, asserted as the article states it."""
+
+    def __init__(self, *, claim: ClaimSpec, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.claim = claim
+
+    def _recorded(self, state: OptcheckSession) -> dict | None:
+        path = baselines.claims_path(state.baseline_root(), self.suite, state.profile(self.suite))
+        data = baselines.read_json(path)
+        return None if data is None else data.get("claims", {}).get(self.claim.id)
+
+    def mark_recorded_failure(self, state: OptcheckSession) -> None:
+        """Where the baseline says the claim does not hold, expect it to fail (strictly)."""
+        try:
+            recorded = self._recorded(state)
+        except OptcheckError:
+            return  # runtest reports the damaged file
+        if recorded and recorded.get("verdict") != "holds":
+            self.add_marker(pytest.mark.xfail(
+                strict=True,
+                raises=ClaimDoesNotHold,
+                reason=f"baseline verdict: {recorded.get('verdict')} "
+                       f"({recorded.get('seeds_holding')}/{recorded.get('seeds')} seeds hold, "
+                       f"mean margin {_number(recorded.get('mean_margin'))})",
+            ))
+
+    def runtest(self) -> None:
+        state = self.session_state
+        profile = state.profile(self.suite)
+        path = baselines.claims_path(state.baseline_root(), self.suite, profile)
+        refresh = state.refresh_command(self.nodeid)
+        verdict = state.verdict(self.suite, self.claim)
+        record = baselines.claim_record(self.suite, self.claim, profile, verdict)
+        summary = self._describe(verdict)
+        try:
+            recorded = self._recorded(state)
+        except OptcheckError as exc:
+            recorded, problem = None, f"{exc}\nOr rewrite it from fresh runs: {refresh}"
+        else:
+            problem = self._problem(path, recorded, record, refresh, summary)
+
+        if state.options.update == "all" or (problem and state.options.update):
+            header = baselines.claims_file(self.suite, profile, {}, next(iter(state.runs(
+                self.suite, self.claim.optimizers[0]).values())).environment)
+            header.pop("claims")
+            state.updates.append(Update(str(path), "claim", record, header, self.claim.id))
+            self.outcome(verdict.verdict, f"updated; {summary}")
+            if verdict.verdict != "holds":
+                pytest.xfail(f"baseline updated; {summary}")
+            return
+        self.outcome(verdict.verdict, summary)
+        if problem:
+            raise AssertionError(problem)
+        if verdict.verdict != "holds":
+            raise ClaimDoesNotHold(f"{self.name}: {summary}\n  quote: \"{self.claim.quote}\"")
+
+    def _problem(self, path: Path, recorded: dict | None, record: dict, refresh: str, summary: str) -> str | None:
+        if recorded is None:
+            return f"{self.name}: no recorded verdict in {path}\n  now: {summary}\nCreate it with: {refresh}"
+        if recorded.get("spec_hash") != record["spec_hash"]:
+            return (f"{self.name}: the claim or its optimizers' spec changed since {path} was written\n"
+                    f"  now: {summary}\nRefresh it with: {refresh}")
+        before, now = recorded.get("verdict"), record["verdict"]
+        if before != now and "holds" not in (before, now):
+            return (f"{self.name}: verdict changed from {before} to {now}\n  now: {summary}\n"
+                    f"  quote: \"{self.claim.quote}\"\nIf expected, refresh with: {refresh}")
+        if before == "holds" and now != "holds":
+            return (f"{self.name}: the claim no longer holds (baseline: holds)\n  now: {summary}\n"
+                    f"  quote: \"{self.claim.quote}\"\n  reading: {self.claim.reading}\n"
+                    f"If expected, refresh with: {refresh}")
+        return None
+
+    def _describe(self, verdict: Verdict) -> str:
+        margins = ", ".join(f"seed {s}: {_number(m)}" for s, m in verdict.margins.items())
+        text = (f"{verdict.verdict} on {verdict.seeds_holding}/{len(verdict.margins)} seeds "
+                f"(margin in {self.claim.metric}: mean {_number(verdict.mean)} ± {_unsigned(verdict.spread)}; {margins})")
+        return text + ("; " + "; ".join(verdict.notes) if verdict.notes else "")
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
+
+
+def _diverged_text(diverged: dict[int, int]) -> str:
+    return ", ".join(f"{epoch} (seed {seed})" for seed, epoch in diverged.items())
+
+
+def _unsigned(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

@@ -1,0 +1,212 @@
+"""pytest hooks and fixtures of pytest-optcheck. Thin: the work happens in the modules they call.
+
+Nothing here imports TensorFlow: `pytest --help` and runs without `--optcheck`
+stay fast. TensorFlow starts only when a run must be trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from .errors import OptcheckError
+from .session import Options, OptcheckSession
+
+session_key = pytest.StashKey[OptcheckSession]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("optcheck", "optimizer claims and baselines (pytest-optcheck)")
+    group.addoption("--optcheck", action="store_true",
+                    help="train the suites' runs and check curves and claims against the baselines")
+    group.addoption("--optcheck-profile", metavar="NAME",
+                    help="profile of the suites to run (ini: optcheck_profile; default: each suite's default_profile)")
+    group.addoption("--optcheck-update", action="store_true",
+                    help="rewrite the baselines of the items that fail, and report what changed")
+    group.addoption("--optcheck-update-all", action="store_true",
+                    help="rewrite the baselines of every selected item, and report what changed")
+    group.addoption("--optcheck-baselines", metavar="DIR",
+                    help="baseline folder (ini: optcheck_baselines; default: baselines)")
+    group.addoption("--optcheck-data-dir", metavar="DIR",
+                    help="folder with the four Fashion-MNIST files (or OPTCHECK_DATA_DIR; ini: optcheck_data_dir)")
+    group.addoption("--optcheck-download", action="store_true",
+                    help="let Keras download Fashion-MNIST when no local copy is found")
+    group.addoption("--optcheck-no-cache", action="store_true",
+                    help="train every run even if it is cached, and cache nothing")
+    parser.addini("optcheck_suites", type="paths", default=[],
+                  help="files or folders holding suite files (default: suites)")
+    parser.addini("optcheck_profile", default="", help="default profile for --optcheck")
+    parser.addini("optcheck_baselines", default="baselines", help="baseline folder")
+    parser.addini("optcheck_data_dir", default="", help="folder with the four Fashion-MNIST files")
+
+
+def suite_locations(config: pytest.Config) -> list[Path]:
+    configured = config.getini("optcheck_suites")
+    return [Path(p).resolve() for p in configured] or [config.rootpath / "suites"]
+
+
+def _options(config: pytest.Config) -> Options:
+    update = "all" if config.getoption("optcheck_update_all") else "failed" if config.getoption("optcheck_update") else None
+    cache = None if config.getoption("optcheck_no_cache") or config.cache is None else config.cache.mkdir("optcheck")
+    return Options(
+        enabled=config.getoption("optcheck"),
+        profile=config.getoption("optcheck_profile") or config.getini("optcheck_profile") or None,
+        baselines=Path(config.getoption("optcheck_baselines") or config.getini("optcheck_baselines")),
+        update=update,
+        data_dir=config.getoption("optcheck_data_dir") or config.getini("optcheck_data_dir") or None,
+        allow_download=config.getoption("optcheck_download"),
+        cache_root=None if cache is None else cache / "runs",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "optcheck: an item generated from an optcheck suite file")
+    options = _options(config)
+    if options.update and not options.enabled:
+        raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
+    config.stash[session_key] = OptcheckSession(options, config.rootpath)
+    if options.enabled and options.profile:
+        _check_profile(config, options.profile)
+    _collect_suites_by_default(config)
+
+
+def _suite_files(config: pytest.Config) -> list[Path]:
+    files = []
+    for location in suite_locations(config):
+        files += sorted(location.rglob("*.toml")) if location.is_dir() else [location] if location.is_file() else []
+    return files
+
+
+def _check_profile(config: pytest.Config, profile: str) -> None:
+    from .suite import load_suite
+
+    for path in _suite_files(config):
+        try:
+            suite = load_suite(path)
+        except OptcheckError:
+            continue  # reported as a collection error of that file
+        if profile not in suite.profiles:
+            raise pytest.UsageError(
+                f"--optcheck-profile {profile}: {path} has no such profile; choose one of: {', '.join(suite.profiles)}"
+            )
+
+
+def _collect_suites_by_default(config: pytest.Config) -> None:
+    """`pytest` with no paths given also collects the suites (skipped unless --optcheck)."""
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    given = [Path(a.split("::")[0]).resolve() for a in config.args]
+    for location in suite_locations(config):
+        if location.exists() and not any(location == g or g in location.parents for g in given):
+            config.args.append(str(location))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix != ".toml":
+        return None
+    if not any(file_path == loc or loc in file_path.parents for loc in suite_locations(parent.config)):
+        return None
+    from .items import SuiteFile
+
+    return SuiteFile.from_parent(parent, path=file_path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(session_key, None)
+    if state is None or not state.options.enabled:
+        return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller writes
+        workeroutput["optcheck"] = state.export()
+        return
+    try:
+        state.write_updates()
+    except OptcheckError as exc:
+        state.changes.append(f"ERROR: {exc}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: gather a worker's outcomes and baseline updates on the controller."""
+    state = node.config.stash.get(session_key, None)
+    if state is not None:
+        state.absorb(getattr(node, "workeroutput", {}).get("optcheck", {}))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    state = config.stash.get(session_key, None)
+    if state is None or not state.options.enabled:
+        return
+    from .summary import terminal_lines
+
+    lines = terminal_lines(state, _suites_for_summary(config))
+    if lines:
+        terminalreporter.write_sep("-", "optcheck")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def _suites_for_summary(config: pytest.Config) -> list:
+    from .suite import load_suite
+
+    suites = []
+    for path in _suite_files(config):
+        try:
+            suites.append(load_suite(path))
+        except OptcheckError:
+            pass
+    return suites
+
+
+# Fixtures: for tests of your own around runs. ------------------------------
+
+
+@pytest.fixture(scope="session")
+def optcheck_suites(pytestconfig: pytest.Config) -> dict:
+    """Every suite found in the configured suite locations, by suite name."""
+    from .suite import load_suite
+
+    try:
+        return {s.name: s for s in (load_suite(p) for p in _suite_files(pytestconfig))}
+    except OptcheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def optcheck_suite(optcheck_suites: dict):
+    """The suite, when exactly one is configured (otherwise use `optcheck_suites`)."""
+    if len(optcheck_suites) != 1:
+        pytest.fail(f"optcheck_suite needs exactly one suite file, found {len(optcheck_suites)}: "
+                    "use the optcheck_suites fixture, or set optcheck_suites in the ini file", pytrace=False)
+    return next(iter(optcheck_suites.values()))
+
+
+@pytest.fixture(scope="session")
+def optcheck_dataset(pytestconfig: pytest.Config):
+    """Fashion-MNIST, verified: `x_train`, `y_train`, `x_test`, `y_test`, `checksum`."""
+    try:
+        return pytestconfig.stash[session_key].runner.dataset
+    except OptcheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def optcheck_run(pytestconfig: pytest.Config, optcheck_suite) -> Callable:
+    """`optcheck_run(optimizer, seed=None, profile=None, suite=None)` -> RunResult, through the run cache."""
+    state = pytestconfig.stash[session_key]
+
+    def run(optimizer: str, seed: int | None = None, profile: str | None = None, suite=None):
+        from .suite import check_optimizers
+
+        suite = suite or optcheck_suite
+        try:
+            chosen = suite.profile(profile or state.options.profile)
+            check_optimizers(suite)
+            return state.runner.run(suite, optimizer, chosen.seeds[0] if seed is None else seed, chosen)
+        except OptcheckError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return run

@@ -1,0 +1,158 @@
+"""The state of one `pytest --optcheck` session: runs, verdicts, outcomes, pending baseline writes.
+
+The pytest hooks stay thin and hand everything here. Under pytest-xdist each
+worker keeps its own session and sends what it found (outcomes and baseline
+updates) to the controller, which alone writes baseline files.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import atomic, baselines
+from .claims import ClaimSpec, Verdict, judge
+from .environment import differences as environment_differences
+from .environment import environment
+from .errors import OptcheckError
+from .runner import Runner
+from .runs import RunResult
+from .suite import Profile, Suite, check_optimizers
+
+
+class OptcheckEnvironmentWarning(UserWarning):
+    """The baseline was produced in a different environment (versions, platform or CPU)."""
+
+
+@dataclass
+class Options:
+    enabled: bool
+    profile: str | None
+    baselines: Path
+    update: str | None  # None, "failed" or "all"
+    data_dir: str | None
+    allow_download: bool
+    cache_root: Path | None
+    report: Path | None = None
+    plots: Path | None = None
+
+
+@dataclass
+class Outcome:
+    """What an item found, for the terminal summary and the report (JSON-friendly)."""
+
+    kind: str  # "curve" or "claim"
+    suite: str
+    profile: str
+    name: str
+    status: str  # "identical", "within tolerance", "outside tolerance", "missing", "updated", verdicts...
+    detail: str = ""
+
+
+@dataclass
+class Update:
+    """A baseline write, done on the controller at the end of the session."""
+
+    path: str
+    kind: str  # "optimizer" or "claim"
+    content: dict  # the whole optimizer file, or one claim's record
+    header: dict = field(default_factory=dict)  # claims.json fields besides the records
+    claim_id: str = ""
+
+
+class OptcheckSession:
+    def __init__(self, options: Options, rootdir: Path):
+        self.options = options
+        self.rootdir = rootdir
+        self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download)
+        self.outcomes: list[Outcome] = []
+        self.updates: list[Update] = []
+        self.changes: list[str] = []  # filled on the controller after writing
+        self._checked: set[Path] = set()
+        self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
+        self._warned: set[str] = set()
+
+    # Profiles and runs ------------------------------------------------------
+
+    def profile(self, suite: Suite) -> Profile:
+        return suite.profile(self.options.profile)
+
+    def runs(self, suite: Suite, optimizer: str) -> dict[int, RunResult]:
+        """The optimizer's run on every seed of the session's profile."""
+        if suite.path not in self._checked:
+            check_optimizers(suite)
+            self._checked.add(suite.path)
+        profile = self.profile(suite)
+        return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
+
+    def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
+        profile = self.profile(suite)
+        memo = (suite.path, profile.name, claim.id)
+        if memo not in self._verdicts:
+            runs = {name: self.runs(suite, name) for name in claim.optimizers}
+            self._verdicts[memo] = judge(claim, runs, profile.seeds, profile.epochs)
+        return self._verdicts[memo]
+
+    # Baselines --------------------------------------------------------------
+
+    def baseline_root(self) -> Path:
+        root = self.options.baselines
+        return root if root.is_absolute() else self.rootdir / root
+
+    def warn_if_environment_differs(self, path: Path, recorded: dict) -> None:
+        changed = environment_differences(recorded, environment())
+        if changed and str(path) not in self._warned:
+            self._warned.add(str(path))
+            listed = "; ".join(f"{k}: {a} -> {b}" for k, a, b in ((k, *v) for k, v in changed.items()))
+            warnings.warn(OptcheckEnvironmentWarning(
+                f"{path} was produced in another environment ({listed}); curves may differ within tolerance"
+            ))
+
+    def refresh_command(self, nodeid: str) -> str:
+        profile = f" --optcheck-profile {self.options.profile}" if self.options.profile else ""
+        return f'pytest --optcheck{profile} --optcheck-update "{nodeid}"'
+
+    # Results from workers ---------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "outcomes": [o.__dict__ for o in self.outcomes],
+            "updates": [u.__dict__ for u in self.updates],
+        }
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        self.outcomes += [Outcome(**o) for o in data.get("outcomes", [])]
+        self.updates += [Update(**u) for u in data.get("updates", [])]
+
+    def write_updates(self) -> None:
+        """Write every pending baseline update; only the controller calls this."""
+        claim_files: dict[str, tuple[dict, dict[str, dict]]] = {}
+        for update in sorted(self.updates, key=lambda u: (u.path, u.claim_id)):
+            path = Path(update.path)
+            if update.kind == "optimizer":
+                old = _read_quietly(path)
+                atomic.write_text(path, baselines.dumps(update.content))
+                self.changes.append(f"{path}: {baselines.largest_change(old, update.content)}")
+            else:
+                header, records = claim_files.setdefault(update.path, (update.header, {}))
+                records[update.claim_id] = update.content
+        for name, (header, records) in claim_files.items():
+            path = Path(name)
+            old = _read_quietly(path) or {}
+            merged = dict(old.get("claims", {}))
+            for claim_id, record in records.items():
+                before = merged.get(claim_id, {}).get("verdict")
+                if before != record["verdict"]:
+                    self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
+                merged[claim_id] = record
+            atomic.write_text(path, baselines.dumps({**header, "claims": dict(sorted(merged.items()))}))
+            self.changes.append(f"{path}: {len(records)} claim record(s) written")
+
+
+def _read_quietly(path: Path) -> dict | None:
+    try:
+        return baselines.read_json(path)
+    except OptcheckError:
+        return None  # a damaged file being replaced by an update

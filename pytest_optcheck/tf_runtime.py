@@ -1,0 +1,42 @@
+"""Starting TensorFlow: once, quietly, deterministic, with this process's share of cores.
+
+Every path that needs Keras goes through `tensorflow()`, so the settings are in
+place before TensorFlow's runtime starts (it ignores them afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_configured = False
+
+
+def worker_threads() -> int | None:
+    """Threads per process: the machine's cores shared among pytest-xdist workers."""
+    explicit = os.environ.get("OPTCHECK_THREADS")
+    if explicit:
+        return max(1, int(explicit))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if workers > 1:
+        return max(1, (os.cpu_count() or 1) // workers)
+    return None
+
+
+def tensorflow() -> Any:
+    """Import TensorFlow once, quietly, deterministic, with this process's share of threads."""
+    global _configured
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep CUDA-probe noise off the console
+    import tensorflow as tf
+
+    if not _configured:
+        threads = worker_threads()
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:
+                pass  # TensorFlow already started in this process; keep its settings
+        tf.config.experimental.enable_op_determinism()
+        _configured = True
+    return tf
