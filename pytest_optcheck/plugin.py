@@ -49,7 +49,7 @@ def suite_locations(config: pytest.Config) -> list[Path]:
 
 def _options(config: pytest.Config) -> Options:
     update = "all" if config.getoption("optcheck_update_all") else "failed" if config.getoption("optcheck_update") else None
-    cache = None if config.getoption("optcheck_no_cache") or config.cache is None else config.cache.mkdir("optcheck")
+    cache = None if config.getoption("optcheck_no_cache") or getattr(config, "cache", None) is None else config.cache.mkdir("optcheck")
     return Options(
         enabled=config.getoption("optcheck"),
         profile=config.getoption("optcheck_profile") or config.getini("optcheck_profile") or None,

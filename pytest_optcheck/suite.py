@@ -159,8 +159,8 @@ class _Table:
                 raise self.fail(key, problem)
         return value
 
-    def table(self, key: str, *, required: bool = False) -> _Table:
-        value = self.get(key, dict, ... if required else {})
+    def table(self, key: str) -> _Table:
+        value = self.get(key, dict, {})
         return _Table(value, f"{self.where}.{key}" if self.where else key, self.path)
 
     def reject_unknown(self) -> None:
@@ -203,8 +203,8 @@ def load_suite(path: str | Path) -> Suite:
     model = _model(root.table("model"))
     training = _training(root.table("training"))
     tolerances = _tolerances(root.table("tolerances"), DEFAULT_TOLERANCES)
-    optimizers = _optimizers(root.table("optimizers", required=True), tolerances)
-    profiles = _profiles(root.table("profiles", required=True))
+    optimizers = _optimizers(root.table("optimizers"), tolerances)
+    profiles = _profiles(root.table("profiles"))
     if default_profile not in profiles:
         raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
     claims = _claims(root, optimizers, profiles)

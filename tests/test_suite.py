@@ -1,0 +1,113 @@
+import pytest
+
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.suite import check_optimizers, load_suite
+
+from conftest import TINY_SUITE
+
+ARTICLE = "suites/article.toml"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+def error(tmp_path, text) -> str:
+    with pytest.raises(OptcheckError) as info:
+        load_suite(write(tmp_path, text))
+    return str(info.value)
+
+
+def test_article_suite_encodes_the_experiment():
+    suite = load_suite(ARTICLE)
+    assert list(suite.optimizers) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamax", "nadam"]
+    assert suite.model.hidden_units == (300, 100, 50, 50, 50)
+    assert suite.training.batch_size == 32 and suite.training.validation_split == 0.1
+    assert suite.profiles["smoke"].train_samples == 6000 and suite.profiles["smoke"].seeds == (0, 1)
+    assert suite.profiles["article"].epochs == 20 and suite.profiles["article"].seeds == (50, 51, 52)
+    assert suite.optimizers["nesterov"].kwargs == {"learning_rate": 0.001, "momentum": 0.9, "nesterov": True}
+    assert all(c.quote for c in suite.claims)
+    check_optimizers(suite)  # every class and keyword argument exists in this Keras
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace('name = "tiny"', 'name = "tiny'))
+    assert "s.toml: invalid TOML" in message and "line 2" in message
+
+
+def test_missing_required_field(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace('class = "Adam"\n', ""))
+    assert "optimizers.adam.class: missing" in message
+
+
+def test_unknown_key_is_rejected(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace("epochs = 2", "epochs = 2\nepoch = 3"))
+    assert "profiles.small.epoch: unknown key" in message
+
+
+def test_wrong_type(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace("epochs = 2", 'epochs = "two"'))
+    assert "profiles.small.epochs: expected int, got 'two'" in message
+
+
+def test_profile_with_no_seeds(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace("seeds = [0, 1]", "seeds = []"))
+    assert "profiles.small.seeds: must not be empty" in message
+
+
+def test_empty_suite(tmp_path):
+    assert "has no optimizers" in error(tmp_path, '[suite]\nname = "x"\n[profiles.smoke]\nepochs = 1\nseeds = [0]\n')
+
+
+def test_unknown_default_profile(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace('default_profile = "small"', 'default_profile = "huge"'))
+    assert "suite.default_profile: no profile 'huge'" in message
+
+
+def test_unknown_profile_lists_choices(tmp_path):
+    suite = load_suite(write(tmp_path, TINY_SUITE))
+    with pytest.raises(OptcheckError, match="no profile 'nope'; choose one of: small, other"):
+        suite.profile("nope")
+
+
+def test_claim_with_unknown_optimizer(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace('worse = "sgd"', 'worse = "sgdd"'))
+    assert "claims[adam-beats-sgd].worse: unknown optimizer 'sgdd'" in message
+
+
+def test_claim_with_unknown_metric(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace('worse = "sgd"', 'worse = "sgd"\nmetric = "f1"'))
+    assert "claims[adam-beats-sgd].metric: unknown metric" in message
+
+
+def test_duplicate_claim_ids(tmp_path):
+    claim = TINY_SUITE[TINY_SUITE.index("[[claims]]"):]
+    assert "duplicate claim id 'adam-beats-sgd'" in error(tmp_path, TINY_SUITE + "\n" + claim)
+
+
+def test_unknown_claim_kind(tmp_path):
+    assert "unknown kind" in error(tmp_path, TINY_SUITE.replace('kind = "ordering"', 'kind = "better"'))
+
+
+def test_unknown_optimizer_class(tmp_path):
+    suite = load_suite(write(tmp_path, TINY_SUITE.replace('class = "Adam"', 'class = "Adamm"')))
+    with pytest.raises(OptcheckError, match=r"optimizers.adam.class: unknown optimizer class 'Adamm'; keras.optimizers has: .*Adam"):
+        check_optimizers(suite)
+
+
+def test_unknown_keyword_argument(tmp_path):
+    suite = load_suite(write(tmp_path, TINY_SUITE.replace("{ learning_rate = 0.01 }", "{ lr = 0.01 }")))
+    with pytest.raises(OptcheckError, match=r"optimizers.adam.kwargs: Adam takes no argument 'lr'; it takes: .*learning_rate"):
+        check_optimizers(suite)
+
+
+def test_custom_optimizer_class_by_import_path(tmp_path, monkeypatch):
+    (tmp_path / "myopt.py").write_text("import keras\nclass Mine(keras.optimizers.SGD):\n    pass\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    suite = load_suite(write(tmp_path, TINY_SUITE.replace('class = "Adam"', 'class = "myopt:Mine"')))
+    check_optimizers(suite)
+    missing = load_suite(write(tmp_path, TINY_SUITE.replace('class = "Adam"', 'class = "nosuchmodule:Mine"')))
+    with pytest.raises(OptcheckError, match="cannot import 'nosuchmodule'"):
+        check_optimizers(missing)
