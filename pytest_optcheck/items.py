@@ -13,6 +13,7 @@ import pytest
 
 from . import baselines
 from .claims import ClaimSpec, Verdict
+from .data import DataError
 from .errors import OptcheckError
 from .session import OptcheckSession, Outcome, Update
 from .suite import Suite, load_suite
@@ -79,6 +80,17 @@ class OptcheckItem(pytest.Item):
         if not self.config.getoption("optcheck"):
             pytest.skip(SKIP_REASON)
 
+    def runtest(self) -> None:
+        try:
+            self.check()
+        except DataError:
+            # Every other item would fail the same way: say it once and stop.
+            self.session.shouldstop = "Fashion-MNIST is missing or damaged (see the first failure)"
+            raise
+
+    def check(self) -> None:
+        raise NotImplementedError
+
     def repr_failure(self, excinfo, style=None):
         if excinfo.errisinstance((AssertionError, OptcheckError)):
             return str(excinfo.value)
@@ -100,7 +112,7 @@ class CurveItem(OptcheckItem):
         super().__init__(**kwargs)
         self.optimizer = optimizer
 
-    def runtest(self) -> None:
+    def check(self) -> None:
         state = self.session_state
         profile = state.profile(self.suite)
         path = baselines.optimizer_path(state.baseline_root(), self.suite, profile, self.optimizer)
@@ -128,18 +140,19 @@ class CurveItem(OptcheckItem):
         state = self.session_state
         spec = self.suite.optimizer(self.optimizer)
         refresh = state.refresh_command(self.nodeid)
+        shown = state.display(path)
         try:
             recorded = baselines.read_json(path)
         except OptcheckError as exc:
-            self.outcome("damaged baseline", str(path))
+            self.outcome("damaged baseline", shown)
             return f"{exc}\nOr rewrite it from a fresh run: {refresh}"
         if recorded is None:
-            self.outcome("missing", str(path))
-            return f"{self.name}: no baseline at {path}\nCreate it with: {refresh}"
+            self.outcome("missing", shown)
+            return f"{self.name}: no baseline at {shown}\nCreate it with: {refresh}"
         if recorded.get("spec_hash") != measured["spec_hash"]:
-            self.outcome("spec changed", str(path))
+            self.outcome("spec changed", shown)
             return (
-                f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
+                f"{self.name}: {shown} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
             )
         state.warn_if_environment_differs(path, recorded.get("environment", {}))
@@ -148,7 +161,7 @@ class CurveItem(OptcheckItem):
             self.outcome("outside tolerance", f"{len(comparison.differences)} of {comparison.values} values")
             return (
                 f"{self.name}: {len(comparison.differences)} of {comparison.values} values outside tolerance "
-                f"against {path} ({spec.label}, profile {recorded['profile']})\n"
+                f"against {shown} ({spec.label}, profile {recorded['profile']})\n"
                 f"{baselines.format_differences(comparison.differences)}\n"
                 f"If the change is expected, refresh with: {refresh}"
             )
@@ -184,7 +197,7 @@ class ClaimItem(OptcheckItem):
                        f"mean margin {_number(recorded.get('mean_margin'))})",
             ))
 
-    def runtest(self) -> None:
+    def check(self) -> None:
         state = self.session_state
         profile = state.profile(self.suite)
         path = baselines.claims_path(state.baseline_root(), self.suite, profile)
@@ -215,6 +228,7 @@ class ClaimItem(OptcheckItem):
             raise ClaimDoesNotHold(f"{self.name}: {summary}\n  quote: \"{self.claim.quote}\"")
 
     def _problem(self, path: Path, recorded: dict | None, record: dict, refresh: str, summary: str) -> str | None:
+        path = self.session_state.display(path)
         if recorded is None:
             return f"{self.name}: no recorded verdict in {path}\n  now: {summary}\nCreate it with: {refresh}"
         if recorded.get("spec_hash") != record["spec_hash"]:

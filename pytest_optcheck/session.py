@@ -98,8 +98,20 @@ class OptcheckSession:
     # Baselines --------------------------------------------------------------
 
     def baseline_root(self) -> Path:
+        """The baseline folder, relative to the current directory when inside it (for short messages)."""
         root = self.options.baselines
-        return root if root.is_absolute() else self.rootdir / root
+        root = root if root.is_absolute() else self.rootdir / root
+        try:
+            return root.relative_to(Path.cwd())
+        except ValueError:
+            return root
+
+    def display(self, path: Path) -> str:
+        """A path as users would type it: relative to the current directory when inside it."""
+        try:
+            return str(Path(path).absolute().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
 
     def warn_if_environment_differs(self, path: Path, recorded: dict) -> None:
         changed = environment_differences(recorded, environment())
@@ -107,7 +119,7 @@ class OptcheckSession:
             self._warned.add(str(path))
             listed = "; ".join(f"{k}: {a} -> {b}" for k, a, b in ((k, *v) for k, v in changed.items()))
             warnings.warn(OptcheckEnvironmentWarning(
-                f"{path} was produced in another environment ({listed}); curves may differ within tolerance"
+                f"{self.display(path)} was produced in another environment ({listed}); curves may differ within tolerance"
             ))
 
     def refresh_command(self, nodeid: str) -> str:
@@ -134,7 +146,7 @@ class OptcheckSession:
             if update.kind == "optimizer":
                 old = _read_quietly(path)
                 atomic.write_text(path, baselines.dumps(update.content))
-                self.changes.append(f"{path}: {baselines.largest_change(old, update.content)}")
+                self.changes.append(f"{self.display(path)}: {baselines.largest_change(old, update.content)}")
             else:
                 header, records = claim_files.setdefault(update.path, (update.header, {}))
                 records[update.claim_id] = update.content
@@ -145,10 +157,10 @@ class OptcheckSession:
             for claim_id, record in records.items():
                 before = merged.get(claim_id, {}).get("verdict")
                 if before != record["verdict"]:
-                    self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
+                    self.changes.append(f"{self.display(path)}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
                 merged[claim_id] = record
             atomic.write_text(path, baselines.dumps({**header, "claims": dict(sorted(merged.items()))}))
-            self.changes.append(f"{path}: {len(records)} claim record(s) written")
+            self.changes.append(f"{self.display(path)}: {len(records)} claim record(s) written")
 
 
 def _read_quietly(path: Path) -> dict | None:

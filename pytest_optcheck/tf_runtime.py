@@ -38,5 +38,7 @@ def tensorflow() -> Any:
             except RuntimeError:
                 pass  # TensorFlow already started in this process; keep its settings
         tf.config.experimental.enable_op_determinism()
+        # Each run builds a new model, which TensorFlow reports as "retracing": expected here.
+        tf.get_logger().setLevel("ERROR")
         _configured = True
     return tf

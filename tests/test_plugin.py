@@ -1,0 +1,208 @@
+"""The plugin from the outside, through pytester: collection, baselines, refresh, claims."""
+
+import json
+
+import pytest
+
+from conftest import TINY_SUITE
+
+
+@pytest.fixture(scope="session")
+def tensorflow_loaded(tiny_data, tmp_path_factory):
+    """Train once in this process before any in-process pytest run.
+
+    pytester restores `sys.modules` after each inner run; TensorFlow cannot be
+    imported twice in one process, so it must be loaded (with the Keras modules
+    a run uses) before the first inner run starts.
+    """
+    from pytest_optcheck.data import load_dataset
+    from pytest_optcheck.suite import load_suite
+    from pytest_optcheck.training import train
+
+    path = tmp_path_factory.mktemp("warm") / "tiny.toml"
+    path.write_text(TINY_SUITE)
+    suite = load_suite(path)
+    profile = suite.profile("other")
+    train(suite, "adam", 0, profile, load_dataset(tiny_data))
+
+
+@pytest.fixture
+def project(pytester, tiny_data, tensorflow_loaded):
+    """A project with the tiny suite; `run(*args)` runs pytest --optcheck on it."""
+    pytester.makefile(".toml", **{"suites/tiny": TINY_SUITE})
+
+    def run(*args, optcheck=True):
+        flags = ["--optcheck", f"--optcheck-data-dir={tiny_data}"] if optcheck else []
+        return pytester.runpytest(*flags, "-p", "no:randomly", "-rA", *args)
+
+    pytester.run_optcheck = run
+    return pytester
+
+
+def has_lines(result, *parts):
+    """Each part appears in the output, in order (plain substrings: ids contain brackets)."""
+    text = result.stdout.str() + result.stderr.str()
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        assert found >= 0, f"{part!r} not found after position {position} in:\n{text}"
+        position = found + len(part)
+
+
+def baseline(pytester, name):
+    return pytester.path / "baselines" / "tiny" / "small" / f"{name}.json"
+
+
+def test_without_the_flag_items_are_skipped_naming_it(project):
+    result = project.run_optcheck(optcheck=False)
+    result.assert_outcomes(skipped=3)
+    has_lines(result, "pass --optcheck to run them")
+    assert not (project.path / "baselines").exists()
+
+
+def test_items_have_readable_selectable_ids(project):
+    result = project.runpytest("--collect-only", "-q")
+    has_lines(result, "suites/tiny.toml::curve[sgd]", "suites/tiny.toml::curve[adam]", "suites/tiny.toml::claim[adam-beats-sgd]")
+    selected = project.runpytest("--collect-only", "-q", "-k", "adam and curve")
+    has_lines(selected, "suites/tiny.toml::curve[adam]", "1/3 tests collected")
+
+
+def test_missing_baseline_fails_with_the_command_that_creates_it(project):
+    result = project.run_optcheck()
+    result.assert_outcomes(failed=3)
+    has_lines(result, "curve[sgd]: no baseline at baselines/tiny/small/sgd.json", 'Create it with: pytest --optcheck --optcheck-update "suites/tiny.toml::curve[sgd]"', "claim[adam-beats-sgd]: no recorded verdict")
+    assert not (project.path / "baselines").exists()  # nothing written without a flag
+
+
+def test_update_then_pass_then_perturb_then_update(project):
+    project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
+    assert baseline(project, "sgd").exists() and baseline(project, "claims").exists()
+
+    again = project.run_optcheck()
+    again.assert_outcomes(passed=3)
+    has_lines(again, "every curve is bit-identical to its baseline")
+
+    data = json.loads(baseline(project, "sgd").read_text())
+    data["seeds"]["1"]["history"]["val_loss"][1] += 0.5
+    baseline(project, "sgd").write_text(json.dumps(data, indent=2, sort_keys=True))
+    perturbed = project.run_optcheck()
+    perturbed.assert_outcomes(passed=2, failed=1)
+    has_lines(perturbed, "curve[sgd]: 1 of 16 values outside tolerance", "seed  metric      epoch    baseline    measured    difference    tolerance", "1  val_loss        2", "-0.5", 'refresh with: pytest --optcheck --optcheck-update "suites/tiny.toml::curve[sgd]"')
+    assert "curve[adam]" not in "\n".join(l for l in perturbed.outlines if "outside tolerance" in l)
+
+    fixed = project.run_optcheck("--optcheck-update")
+    fixed.assert_outcomes(passed=3)
+    has_lines(fixed, "sgd.json: largest change: val_loss seed 1 epoch 2")
+    project.run_optcheck().assert_outcomes(passed=3)
+
+
+def test_baselines_are_stable_readable_json(project):
+    project.run_optcheck("--optcheck-update")
+    text = baseline(project, "adam").read_text()
+    data = json.loads(text)
+    assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert set(data["seeds"]) == {"0", "1"}
+    assert set(data["seeds"]["0"]) == {"history", "test", "epoch_seconds", "diverged_at_epoch"}
+    assert data["environment"]["tensorflow"] and data["spec_hash"]
+
+
+def test_selection_leaves_other_baselines_untouched(project):
+    project.run_optcheck("--optcheck-update")
+    before = baseline(project, "sgd").read_bytes()
+    stamp = baseline(project, "sgd").stat().st_mtime_ns
+    result = project.run_optcheck("--optcheck-update-all", "-k", "adam and curve")
+    result.assert_outcomes(passed=1)
+    assert baseline(project, "sgd").read_bytes() == before
+    assert baseline(project, "sgd").stat().st_mtime_ns == stamp
+    has_lines(result, "adam.json: curves unchanged (bit-identical)")
+
+
+def test_flipped_claim_verdict_is_reported(project):
+    project.run_optcheck("--optcheck-update")
+    claims = json.loads(baseline(project, "claims").read_text())
+    record = claims["claims"]["adam-beats-sgd"]
+    assert record["verdict"] == "holds"
+    record["verdict"] = "fails"
+    baseline(project, "claims").write_text(json.dumps(claims, indent=2, sort_keys=True))
+
+    result = project.run_optcheck()
+    result.assert_outcomes(passed=2, failed=1)
+    has_lines(result, "[XPASS(strict)] baseline verdict: fails")
+
+    refreshed = project.run_optcheck("--optcheck-update")
+    refreshed.assert_outcomes(passed=3)
+    has_lines(refreshed, "claims.json: claim 'adam-beats-sgd' verdict fails -> holds")
+
+
+def test_claim_recorded_as_failing_is_a_strict_expected_failure(project):
+    project.makefile(".toml", **{"suites/tiny": TINY_SUITE.replace('better = "adam"\nworse = "sgd"',
+                                                                   'better = "sgd"\nworse = "adam"')})
+    project.run_optcheck("--optcheck-update").assert_outcomes(passed=2, xfailed=1)
+    result = project.run_optcheck()
+    result.assert_outcomes(passed=2, xfailed=1)
+    has_lines(result, "XFAIL suites/tiny.toml::claim[adam-beats-sgd] - baseline verdict: fails (0/2 seeds hold")
+
+
+def test_unused_baselines_are_listed(project):
+    project.run_optcheck("--optcheck-update")
+    baseline(project, "sgd").rename(baseline(project, "rmsprop"))
+    result = project.run_optcheck("-k", "adam")
+    has_lines(result, "unused baselines", "baselines/tiny/small/rmsprop.json")
+
+
+def test_damaged_baseline_fails_naming_the_file_and_is_left_alone(project):
+    project.run_optcheck("--optcheck-update")
+    baseline(project, "adam").write_text("{ not json")
+    result = project.run_optcheck()
+    result.assert_outcomes(passed=2, failed=1)
+    has_lines(result, "baselines/tiny/small/adam.json: baseline is not valid JSON")
+    assert baseline(project, "adam").read_text() == "{ not json"
+
+
+def test_spec_change_asks_for_a_refresh(project):
+    project.run_optcheck("--optcheck-update")
+    project.makefile(".toml", **{"suites/tiny": TINY_SUITE.replace("learning_rate = 0.001", "learning_rate = 0.002")})
+    result = project.run_optcheck()
+    has_lines(result, "curve[sgd]: baselines/tiny/small/sgd.json was produced by a different spec", "Refresh it with")
+    result.assert_outcomes(passed=1, failed=2)  # the claim reads sgd too
+
+
+def test_unknown_profile_is_a_usage_error(project):
+    result = project.run_optcheck("--optcheck-profile", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    has_lines(result, "--optcheck-profile nope: ", "tiny.toml has no such profile; choose one of: small, other")
+
+
+def test_profile_option_and_ini(project):
+    result = project.run_optcheck("--optcheck-profile", "other", "--optcheck-update")
+    result.assert_outcomes(passed=2, xfailed=1)  # one epoch of a tiny model: Adam does not beat SGD yet
+    assert (project.path / "baselines/tiny/other/sgd.json").exists()
+    assert not (project.path / "baselines/tiny/small").exists()
+
+
+def test_missing_data_is_one_clear_error(project, tmp_path):
+    result = project.run_optcheck(f"--optcheck-data-dir={tmp_path / 'empty'}")
+    has_lines(result, "Fashion-MNIST was not found", "apt-get install dataset-fashion-mnist")
+    assert "Traceback" not in result.stdout.str()
+    assert result.stdout.str().count("apt-get install dataset-fashion-mnist") == 1
+    has_lines(result, "Interrupted: Fashion-MNIST is missing or damaged")
+
+
+def test_broken_suite_is_one_collection_error(project):
+    project.makefile(".toml", **{"suites/tiny": TINY_SUITE.replace("epochs = 2", 'epochs = "x"')})
+    result = project.run_optcheck()
+    has_lines(result, "tiny.toml: profiles.small.epochs: expected int, got 'x'")
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_fixtures_give_runs_to_your_own_tests(project):
+    project.makepyfile(test_mine="""
+        def test_adam_learns(optcheck_run, optcheck_suite, optcheck_dataset):
+            run = optcheck_run("adam", seed=0)
+            assert optcheck_suite.name == "tiny"
+            assert run.train_samples == 200 and len(run.history["loss"]) == 2
+            assert optcheck_dataset.x_train.shape[1:] == (28, 28)
+            assert optcheck_run("adam", seed=0) is run  # memoized
+    """)
+    result = project.run_optcheck("test_mine.py")
+    result.assert_outcomes(passed=1)
