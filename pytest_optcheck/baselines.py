@@ -8,7 +8,6 @@ and indented so that a refresh reads as a git diff.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -100,14 +99,9 @@ def claim_record(suite: Suite, claim: ClaimSpec, profile: Profile, verdict: Verd
     return {"quote": claim.quote, "spec_hash": claim_spec_hash(suite, claim, profile), **verdict.as_dict()}
 
 
-def claims_file(suite: Suite, profile: Profile, records: Mapping[str, dict], environment: dict) -> dict:
-    return {
-        "format": FORMAT,
-        "suite": suite.name,
-        "profile": profile.name,
-        "environment": environment,
-        "claims": dict(sorted(records.items())),
-    }
+def claims_header(suite: Suite, profile: Profile, environment: dict) -> dict:
+    """The fields of claims.json besides the claim records."""
+    return {"format": FORMAT, "suite": suite.name, "profile": profile.name, "environment": environment}
 
 
 @dataclass
@@ -220,7 +214,3 @@ def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
                 elif path.stem not in suite.optimizers:
                     unused.append(str(path))
     return unused
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -8,7 +8,6 @@ every optimizer involved. The verdict over seeds follows the claim's quorum.
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -194,7 +193,3 @@ def verdict_over_seeds(holding: Sequence[bool], quorum: float) -> str:
     if 1 - share >= quorum - 1e-9:
         return "fails"
     return "inconclusive"
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

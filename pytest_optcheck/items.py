@@ -14,6 +14,7 @@ import pytest
 from . import baselines
 from .claims import ClaimSpec, Verdict
 from .data import DataError
+from .environment import environment
 from .errors import OptcheckError
 from .session import OptcheckSession, Outcome, Update
 from .suite import Suite, load_suite
@@ -51,10 +52,6 @@ class SuiteLoadError(Exception):
 
 class ClaimDoesNotHold(AssertionError):
     """Raised when a claim's verdict is not `holds`; an expected failure when the baseline says so."""
-
-
-class VerdictChanged(AssertionError):
-    """The verdict differs from the baseline's recorded one (other than to `holds`)."""
 
 
 def optcheck_session(config: pytest.Config) -> OptcheckSession | None:
@@ -213,9 +210,7 @@ class ClaimItem(OptcheckItem):
             problem = self._problem(path, recorded, record, refresh, summary)
 
         if state.options.update == "all" or (problem and state.options.update):
-            header = baselines.claims_file(self.suite, profile, {}, next(iter(state.runs(
-                self.suite, self.claim.optimizers[0]).values())).environment)
-            header.pop("claims")
+            header = baselines.claims_header(self.suite, profile, environment())
             state.updates.append(Update(str(path), "claim", record, header, self.claim.id))
             self.outcome(verdict.verdict, f"updated; {summary}")
             if verdict.verdict != "holds":
@@ -235,14 +230,14 @@ class ClaimItem(OptcheckItem):
             return (f"{self.name}: the claim or its optimizers' spec changed since {path} was written\n"
                     f"  now: {summary}\nRefresh it with: {refresh}")
         before, now = recorded.get("verdict"), record["verdict"]
-        if before != now and "holds" not in (before, now):
-            return (f"{self.name}: verdict changed from {before} to {now}\n  now: {summary}\n"
-                    f"  quote: \"{self.claim.quote}\"\nIf expected, refresh with: {refresh}")
-        if before == "holds" and now != "holds":
+        if before == now:
+            return None
+        if before == "holds":
             return (f"{self.name}: the claim no longer holds (baseline: holds)\n  now: {summary}\n"
                     f"  quote: \"{self.claim.quote}\"\n  reading: {self.claim.reading}\n"
                     f"If expected, refresh with: {refresh}")
-        return None
+        return (f"{self.name}: verdict changed from {before} to {now}\n  now: {summary}\n"
+                f"  quote: \"{self.claim.quote}\"\nIf expected, refresh with: {refresh}")
 
     def _describe(self, verdict: Verdict) -> str:
         margins = ", ".join(f"seed {s}: {_number(m)}" for s, m in verdict.margins.items())

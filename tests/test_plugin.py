@@ -127,7 +127,7 @@ def test_flipped_claim_verdict_is_reported(project):
 
     result = project.run_optcheck()
     result.assert_outcomes(passed=2, failed=1)
-    has_lines(result, "[XPASS(strict)] baseline verdict: fails")
+    has_lines(result, "claim[adam-beats-sgd]: verdict changed from fails to holds", "If expected, refresh with")
 
     refreshed = project.run_optcheck("--optcheck-update")
     refreshed.assert_outcomes(passed=3)

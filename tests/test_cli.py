@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from pytest_optcheck.cli import main
+
+from conftest import TINY_SUITE
+
+
+@pytest.fixture
+def suite_file(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_SUITE)
+    return path
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_prints_epochs_and_writes_json(capsys, suite_file, tiny_data, tmp_path):
+    target = tmp_path / "out" / "run.json"
+    code, out, _ = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adam", "--seed", "1",
+                       "--epochs", "3", "--train-samples", "160", "--data-dir", str(tiny_data),
+                       "--cache-dir", str(tmp_path / "cache"), "--json", str(target))
+    assert code == 0
+    assert "adam (adam), seed 1, profile small: 160 images, 3 epochs, trained" in out
+    assert "epoch    loss    accuracy    val_loss    val_accuracy    seconds" in out
+    data = json.loads(target.read_text())
+    assert set(data["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 3 for v in data["history"].values())
+    assert len(data["epoch_seconds"]) == 3 and set(data["test"]) == {"loss", "accuracy"}
+    assert data["diverged"] is False and data["environment"]["keras"]
+    assert (data["optimizer"], data["seed"], data["epochs"], data["train_samples"]) == ("adam", 1, 3, 160)
+
+    code, again, _ = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adam", "--seed", "1",
+                         "--epochs", "3", "--train-samples", "160", "--data-dir", str(tiny_data),
+                         "--cache-dir", str(tmp_path / "cache"))
+    assert "from the cache" in again
+
+
+def test_unknown_optimizer_is_a_clear_error(capsys, suite_file):
+    code, _, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adamw")
+    assert code == 2
+    assert "optcheck: error:" in err and "no optimizer 'adamw'; the suite has: sgd, adam" in err
+
+
+def test_unknown_profile_lists_valid_ones(capsys, suite_file):
+    code, _, err = run(capsys, "run", "--suite", str(suite_file), "--profile", "nope")
+    assert code == 2 and "choose one of: small, other" in err
+
+
+def test_missing_suite_file(capsys, tmp_path):
+    code, _, err = run(capsys, "run", "--suite", str(tmp_path / "none.toml"))
+    assert code == 2 and "none.toml: suite file not found" in err
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "-1"), ("--epochs", "0"), ("--train-samples", "x"),
+                                         ("--seed", "-3")])
+def test_bad_counts_are_usage_errors(capsys, suite_file, flag, value):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--suite", str(suite_file), flag, value])
+    assert info.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_too_many_training_images(capsys, suite_file, tiny_data, tmp_path):
+    code, _, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "sgd", "--seed", "0",
+                       "--train-samples", "5000", "--data-dir", str(tiny_data), "--no-cache")
+    assert code == 2 and "asks for 5000 training images" in err and "has 300" in err
