@@ -77,7 +77,8 @@ class OptimizerSpec:
     class_path: str
     kwargs: dict[str, Any]
     tolerances: dict[str, Tolerance]
-    published: dict[str, float] = field(default_factory=dict)
+    published: dict[str, float] = field(default_factory=dict)  # the source's own figures
+    described: dict[str, str] = field(default_factory=dict)  # the source's words (speed, quality)
 
     @property
     def is_custom(self) -> bool:
@@ -105,6 +106,7 @@ class Suite:
     optimizers: dict[str, OptimizerSpec]
     profiles: dict[str, Profile]
     claims: tuple[ClaimSpec, ...]
+    target_loss: float = 0.5  # the report's "epochs to reach" column
 
     def optimizer(self, name: str) -> OptimizerSpec:
         try:
@@ -198,6 +200,7 @@ def load_suite(path: str | Path) -> Suite:
     name = head.get("name", str, path.stem)
     description = head.get("description", str, "")
     default_profile = head.get("default_profile", str, "smoke")
+    target_loss = head.get("target_loss", float, 0.5, check=_positive)
     head.reject_unknown()
 
     model = _model(root.table("model"))
@@ -209,7 +212,8 @@ def load_suite(path: str | Path) -> Suite:
         raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
     claims = _claims(root, optimizers, profiles)
     root.reject_unknown()
-    return Suite(name, path, description, default_profile, model, training, optimizers, profiles, claims)
+    return Suite(name, path, description, default_profile, model, training, optimizers, profiles, claims,
+                 target_loss)
 
 
 def _model(t: _Table) -> ModelSpec:
@@ -272,6 +276,7 @@ def _optimizers(t: _Table, tolerances: dict[str, Tolerance]) -> dict[str, Optimi
     for name in list(t.data):
         o = t.table(name)
         published = o.table("published")
+        described = o.table("described")
         result[name] = OptimizerSpec(
             name=name,
             label=o.get("label", str, name),
@@ -279,6 +284,7 @@ def _optimizers(t: _Table, tolerances: dict[str, Tolerance]) -> dict[str, Optimi
             kwargs=dict(o.get("kwargs", dict, {})),
             tolerances=_tolerances(o.table("tolerances"), tolerances),
             published={k: published.get(k, float) for k in list(published.data)},
+            described={k: described.get(k, str) for k in list(described.data)},
         )
         o.reject_unknown()
     return result
