@@ -39,6 +39,9 @@ class SuiteFile(pytest.File):
             if session is not None and session.options.update is None:
                 item.mark_recorded_failure(session)
             yield item
+        from .benchmarks import epoch_time_items
+
+        yield from epoch_time_items(self, suite)
 
     def repr_failure(self, excinfo, style=None):
         if excinfo.errisinstance(SuiteLoadError):
@@ -115,6 +118,7 @@ class CurveItem(OptcheckItem):
         path = baselines.optimizer_path(state.baseline_root(), self.suite, profile, self.optimizer)
         runs = state.runs(self.suite, self.optimizer)
         measured = baselines.optimizer_baseline(self.suite, profile, self.optimizer, runs)
+        state.record_measured(self.suite, profile, self.optimizer, measured)
         diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
 
         failure = self._problem(path, measured)
@@ -201,6 +205,9 @@ class ClaimItem(OptcheckItem):
         refresh = state.refresh_command(self.nodeid)
         verdict = state.verdict(self.suite, self.claim)
         record = baselines.claim_record(self.suite, self.claim, profile, verdict)
+        state.claim_records[f"{self.suite.name}/{profile.name}/{self.claim.id}"] = record
+        for name in self.claim.optimizers:  # the report shows the optimizers a claim compares
+            state.record_measured(self.suite, profile, name)
         summary = self._describe(verdict)
         try:
             recorded = self._recorded(state)

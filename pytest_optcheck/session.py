@@ -69,6 +69,9 @@ class OptcheckSession:
         self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download)
         self.outcomes: list[Outcome] = []
         self.updates: list[Update] = []
+        # What was measured, in baseline form, keyed "suite/profile/name": for the report.
+        self.measured: dict[str, dict] = {}
+        self.claim_records: dict[str, dict] = {}
         self.changes: list[str] = []  # filled on the controller after writing
         self._checked: set[Path] = set()
         self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
@@ -94,6 +97,14 @@ class OptcheckSession:
             runs = {name: self.runs(suite, name) for name in claim.optimizers}
             self._verdicts[memo] = judge(claim, runs, profile.seeds, profile.epochs)
         return self._verdicts[memo]
+
+    def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
+        """Keep an optimizer's runs in baseline form for the report."""
+        key = f"{suite.name}/{profile.name}/{optimizer}"
+        if measured is None and key not in self.measured:
+            measured = baselines.optimizer_baseline(suite, profile, optimizer, self.runs(suite, optimizer))
+        if measured is not None:
+            self.measured[key] = measured
 
     # Baselines --------------------------------------------------------------
 
@@ -132,11 +143,15 @@ class OptcheckSession:
         return {
             "outcomes": [o.__dict__ for o in self.outcomes],
             "updates": [u.__dict__ for u in self.updates],
+            "measured": self.measured,
+            "claim_records": self.claim_records,
         }
 
     def absorb(self, data: dict[str, Any]) -> None:
         self.outcomes += [Outcome(**o) for o in data.get("outcomes", [])]
         self.updates += [Update(**u) for u in data.get("updates", [])]
+        self.measured.update(data.get("measured", {}))
+        self.claim_records.update(data.get("claim_records", {}))
 
     def write_updates(self) -> None:
         """Write every pending baseline update; only the controller calls this."""

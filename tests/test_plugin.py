@@ -31,8 +31,10 @@ def project(pytester, tiny_data, tensorflow_loaded):
     """A project with the tiny suite; `run(*args)` runs pytest --optcheck on it."""
     pytester.makefile(".toml", **{"suites/tiny": TINY_SUITE})
 
-    def run(*args, optcheck=True):
+    def run(*args, optcheck=True, benchmarks=False):
         flags = ["--optcheck", f"--optcheck-data-dir={tiny_data}"] if optcheck else []
+        if not benchmarks:  # epoch timing has tests of its own
+            flags += ["--deselect=suites/tiny.toml::epoch_time[sgd]", "--deselect=suites/tiny.toml::epoch_time[adam]"]
         return pytester.runpytest(*flags, "-p", "no:randomly", "-rA", *args)
 
     pytester.run_optcheck = run
@@ -54,8 +56,8 @@ def baseline(pytester, name):
 
 
 def test_without_the_flag_items_are_skipped_naming_it(project):
-    result = project.run_optcheck(optcheck=False)
-    result.assert_outcomes(skipped=3)
+    result = project.run_optcheck(optcheck=False, benchmarks=True)
+    result.assert_outcomes(skipped=5)
     has_lines(result, "pass --optcheck to run them")
     assert not (project.path / "baselines").exists()
 
@@ -64,7 +66,7 @@ def test_items_have_readable_selectable_ids(project):
     result = project.runpytest("--collect-only", "-q")
     has_lines(result, "suites/tiny.toml::curve[sgd]", "suites/tiny.toml::curve[adam]", "suites/tiny.toml::claim[adam-beats-sgd]")
     selected = project.runpytest("--collect-only", "-q", "-k", "adam and curve")
-    has_lines(selected, "suites/tiny.toml::curve[adam]", "1/3 tests collected")
+    has_lines(selected, "suites/tiny.toml::curve[adam]", "1/5 tests collected")
 
 
 def test_missing_baseline_fails_with_the_command_that_creates_it(project):
@@ -206,3 +208,46 @@ def test_fixtures_give_runs_to_your_own_tests(project):
     """)
     result = project.run_optcheck("test_mine.py")
     result.assert_outcomes(passed=1)
+
+
+def test_under_xdist_same_verdicts_and_baselines_written_once(project):
+    pytest.importorskip("xdist")
+    project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
+    serial = {p.name: p.read_bytes() for p in (project.path / "baselines/tiny/small").iterdir()}
+    timing_free = {name: _without_timings(data) for name, data in serial.items()}
+
+    parallel = project.run_optcheck("-n", "2", "--optcheck-update-all", "-p", "no:cacheprovider", benchmarks=True)
+    parallel.assert_outcomes(passed=3, skipped=2)  # epoch_time items skip: pytest-benchmark is off under xdist
+    has_lines(parallel, "pytest-benchmark is disabled")
+    written = [line for line in parallel.outlines if "baselines/tiny/small/" in line and "json:" in line]
+    assert sorted(written) == sorted(set(written))  # every file reported once
+    after = {p.name: p.read_bytes() for p in (project.path / "baselines/tiny/small").iterdir()}
+    assert set(after) == set(serial)  # no temporary files left
+    # trained again in fresh workers (no cache): the same curves and verdicts to the last bit
+    assert {name: _without_timings(data) for name, data in after.items()} == timing_free
+    has_lines(parallel, "adam.json: curves unchanged (bit-identical)", "sgd.json: curves unchanged (bit-identical)")
+
+
+def _without_timings(raw: bytes) -> dict:
+    data = json.loads(raw)
+    for seed in data.get("seeds", {}).values():
+        seed.pop("epoch_seconds", None)
+    return data
+
+
+def test_epoch_time_items_use_pytest_benchmark(project, tmp_path):
+    target = tmp_path / "bench.json"
+    result = project.run_optcheck("-k", "epoch_time", "--benchmark-min-rounds=2", f"--benchmark-json={target}",
+                                  benchmarks=True)
+    result.assert_outcomes(passed=2)
+    data = json.loads(target.read_text())
+    assert sorted(b["name"] for b in data["benchmarks"]) == ["epoch_time[adam]", "epoch_time[sgd]"]
+    info = data["benchmarks"][0]["extra_info"]
+    assert info["steps_per_epoch"] == 6 and info["train_images"] == 180 and info["profile"] == "small"
+    assert info["samples_per_second"] > 0 and info["environment"]["tensorflow"]
+    assert data["benchmarks"][0]["stats"]["rounds"] == 2
+
+
+def test_epoch_time_items_skip_with_benchmark_skip(project):
+    result = project.run_optcheck("-k", "epoch_time", "--benchmark-skip", benchmarks=True)
+    result.assert_outcomes(skipped=2)

@@ -1,0 +1,74 @@
+"""`epoch_time[<optimizer>]` items: one training epoch timed by pytest-benchmark.
+
+They are ordinary test functions that ask for pytest-benchmark's `benchmark`
+fixture, so its options apply as usual (`--benchmark-autosave`,
+`--benchmark-compare`, `--benchmark-compare-fail=mean:10%`, `--benchmark-json`,
+`--benchmark-min-rounds`, `--benchmark-skip`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from .suite import Suite
+
+DISABLED_REASON = (
+    "epoch time is not measured: pytest-benchmark is disabled in this session "
+    "(it turns itself off under pytest-xdist and with --benchmark-disable); run without -n to time epochs"
+)
+
+
+def epoch_time_items(parent: pytest.Collector, suite: Suite):
+    for name in suite.optimizers:
+        yield pytest.Function.from_parent(parent, name=f"epoch_time[{name}]", callobj=_epoch_time_test(name))
+
+
+def _epoch_time_test(optimizer: str):
+    # `benchmark` and `request` are fixtures; `optimizer` is bound here, not requested.
+    def epoch_time(benchmark, request):
+        measure_epoch_time(benchmark, request, optimizer)
+
+    return epoch_time
+
+
+def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
+    from .items import SKIP_REASON, optcheck_session
+
+    config = request.config
+    if not config.getoption("optcheck"):
+        pytest.skip(SKIP_REASON)
+    if getattr(config, "_benchmarksession").disabled:
+        pytest.skip(DISABLED_REASON)
+    state = optcheck_session(config)
+    suite = request.node.parent.suite
+    profile = state.profile(suite)
+    seed = profile.seeds[0]
+
+    from .environment import environment
+    from .training import compiled_model, fit_arguments, training_arrays
+
+    x, y = training_arrays(state.runner.dataset, profile)
+    arguments = fit_arguments(suite.training)
+    model = compiled_model(suite, optimizer, seed)
+    model.fit(x, y, epochs=1, **arguments)  # warm-up: traces the step functions; not counted
+
+    rounds = max(1, int(config.getoption("benchmark_min_rounds")))  # pytest-benchmark's own option
+    benchmark.group = f"{suite.name}/{profile.name} epoch time"
+    benchmark.pedantic(model.fit, args=(x, y), kwargs={"epochs": 1, **arguments}, rounds=rounds, iterations=1)
+
+    train_images = int(math.ceil(len(x) * (1.0 - suite.training.validation_split)))  # as Keras splits
+    steps = math.ceil(train_images / suite.training.batch_size)
+    mean = benchmark.stats.stats.mean
+    benchmark.extra_info.update({
+        "suite": suite.name,
+        "profile": profile.name,
+        "optimizer": optimizer,
+        "seed": seed,
+        "steps_per_epoch": steps,
+        "train_images": train_images,
+        "samples_per_second": round(train_images / mean, 1) if mean else None,
+        "environment": environment(),
+    })
