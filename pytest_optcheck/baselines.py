@@ -145,6 +145,9 @@ def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tole
                 b = new_values[epoch - 1] if epoch <= len(new_values) else None
                 count += 1
                 identical &= a == b
+                in_both = epoch <= min(len(old_values), len(new_values))
+                if in_both and a is None and b is None:
+                    continue  # non-finite on both sides: the same divergence
                 tolerance = tolerances[metric]
                 if a is None or b is None or not tolerance.allows(a, b):
                     shown = tolerance.describe(a) if a is not None else "-"

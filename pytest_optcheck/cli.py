@@ -53,7 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
     run.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
     run.set_defaults(handler=command_run)
+    add_report_command(commands)
+    add_diff_command(commands)
     return parser
+
+
+def add_report_command(commands) -> None:
+    report = commands.add_parser("report", help="render a stored baseline folder as a report (no training)")
+    report.add_argument("baseline_dir", type=Path, metavar="BASELINE_DIR",
+                        help="a baseline folder, baselines/<suite>/<profile>")
+    report.add_argument("--format", choices=("md", "term"), default="md",
+                        help="md: Markdown; term: plain text tables (default: %(default)s)")
+    report.add_argument("--suite", type=Path, metavar="PATH",
+                        help="suite file, for the target loss, published figures and plots "
+                             "(default: suites/<suite>.toml when it exists)")
+    report.add_argument("--output", type=Path, metavar="PATH", help="write the report here instead of printing it")
+    report.add_argument("--plots", type=Path, metavar="DIR", help="also write PNG learning curves into DIR")
+    report.set_defaults(handler=command_report)
+
+
+def add_diff_command(commands) -> None:
+    diff = commands.add_parser("diff", help="compare two stored baseline folders (no training)")
+    diff.add_argument("old_dir", type=Path, metavar="OLD_DIR", help="the baseline folder before")
+    diff.add_argument("new_dir", type=Path, metavar="NEW_DIR", help="the baseline folder after")
+    diff.add_argument("--format", choices=("md", "term"), default="md",
+                      help="md: Markdown; term: plain text tables (default: %(default)s)")
+    diff.add_argument("--output", type=Path, metavar="PATH", help="write the comparison here instead of printing it")
+    diff.set_defaults(handler=command_diff)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -88,6 +114,44 @@ def command_run(args: argparse.Namespace) -> int:
         atomic.write_text(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")
         print(f"\nwrote {args.json}")
     return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    """Render stored baselines; reads JSON only, so it never starts TensorFlow."""
+    from .report import load_baseline_dir, render_markdown, render_terminal
+
+    inp = load_baseline_dir(args.baseline_dir, args.suite)
+    text = render_markdown(inp) if args.format == "md" else render_terminal(inp)
+    emit(text, args.output)
+    if args.plots:
+        from .plots import write_plots
+
+        for path in write_plots(args.plots, inp):
+            print(f"wrote {path}")
+        if inp.suite is None and inp.claims:
+            print("no claim plots: which optimizers a claim compares is in the suite file; pass --suite")
+    return 0
+
+
+def command_diff(args: argparse.Namespace) -> int:
+    """Compare two stored baseline folders; the suite file plays no part, only what the files hold."""
+    from .diff import render_diff
+    from .report import load_baseline_dir
+
+    old = load_baseline_dir(args.old_dir, find_suite=False, generated="")
+    new = load_baseline_dir(args.new_dir, find_suite=False, generated="")
+    emit(render_diff(old, new, old_name=str(args.old_dir), new_name=str(args.new_dir), fmt=args.format),
+         args.output)
+    return 0
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Print `text`, or write it atomically to `output` and say where."""
+    if output is None:
+        print(text, end="")
+    else:
+        atomic.write_text(output, text)
+        print(f"wrote {output}")
 
 
 def epoch_table(result, tabulate) -> str:

@@ -119,3 +119,35 @@ def test_two_concurrent_requesters_train_once(tmp_path):
         keys = pool.starmap(_request, [(tmp_path / "cache", log), (tmp_path / "cache", log)])
     assert keys == ["shared", "shared"]
     assert log.read_text() == "trained\n"
+
+
+def test_killed_trainer_leaves_no_stale_lock_or_half_file(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from pytest_optcheck.cache import RunCache
+from test_cache import fake_run
+
+def train():
+    print("training", flush=True)
+    time.sleep(120)
+    return fake_run("k")
+
+RunCache({str(tmp_path)!r}).get("k", train)
+"""
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    try:
+        assert process.stdout.readline() == b"training\n"  # it holds the lock now
+    finally:
+        process.kill()
+        process.wait()
+    # a write killed half-way leaves only a temporary file, which readers ignore
+    (tmp_path / "k"[:2]).mkdir(exist_ok=True)
+    (tmp_path / "k" / ".k.json.abc.tmp").write_text('{"format": 1, "hist')
+    result = RunCache(tmp_path).get("k", lambda: fake_run("k"))  # neither hangs nor reads the fragment
+    assert not result.cached
+    assert RunCache(tmp_path).load("k").key == "k"

@@ -31,11 +31,11 @@ def project(pytester, tiny_data, tensorflow_loaded):
     """A project with the tiny suite; `run(*args)` runs pytest --optcheck on it."""
     pytester.makefile(".toml", **{"suites/tiny": TINY_SUITE})
 
-    def run(*args, optcheck=True, benchmarks=False):
+    def run(*args, optcheck=True, benchmarks=False, **kwargs):
         flags = ["--optcheck", f"--optcheck-data-dir={tiny_data}"] if optcheck else []
         if not benchmarks:  # epoch timing has tests of its own
             flags += ["--deselect=suites/tiny.toml::epoch_time[sgd]", "--deselect=suites/tiny.toml::epoch_time[adam]"]
-        return pytester.runpytest(*flags, "-p", "no:randomly", "-rA", *args)
+        return pytester.runpytest(*flags, "-p", "no:randomly", "-rA", *args, **kwargs)
 
     pytester.run_optcheck = run
     return pytester
@@ -251,3 +251,45 @@ def test_epoch_time_items_use_pytest_benchmark(project, tmp_path):
 def test_epoch_time_items_skip_with_benchmark_skip(project):
     result = project.run_optcheck("-k", "epoch_time", "--benchmark-skip", benchmarks=True)
     result.assert_outcomes(skipped=2)
+
+
+def test_diverged_run_fails_its_own_items_only(project):
+    project.makefile(".toml", **{"suites/tiny": TINY_SUITE.replace("{ learning_rate = 0.01 }", "{ learning_rate = 1e30 }")})
+    result = project.run_optcheck("--optcheck-update")
+    result.assert_outcomes(passed=1, failed=1, xfailed=1)
+    has_lines(result, "curve[adam]: baseline updated, but the run diverged at epoch 1 (seed 0), 1 (seed 1)")
+    again = project.run_optcheck()
+    again.assert_outcomes(passed=1, failed=1, xfailed=1)  # curve[sgd] passes; the claim is recorded as failing
+    has_lines(again, "curve[adam]: diverged at epoch 1 (seed 0), 1 (seed 1)")
+    has_lines(again, "XFAIL", "claim[adam-beats-sgd]")
+    data = json.loads(baseline(project, "adam").read_text())
+    assert data["seeds"]["0"]["diverged_at_epoch"] == 1 and data["seeds"]["0"]["history"]["loss"] == [None]
+
+
+def test_unwritable_baseline_folder_is_a_clear_error_and_writes_nothing(project):
+    (project.path / "baselines").mkdir()
+    (project.path / "baselines" / "tiny").write_text("a file where a folder should be")
+    result = project.run_optcheck("--optcheck-update")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    has_lines(result, "ERROR: cannot write baselines/tiny/small/")
+    assert (project.path / "baselines" / "tiny").read_text() == "a file where a folder should be"
+    assert sorted(p.name for p in (project.path / "baselines").iterdir()) == ["tiny"]
+
+
+def test_interrupted_training_leaves_cache_and_baselines_consistent(project):
+    project.run_optcheck("--optcheck-update")
+    snapshot = {p: p.read_bytes() for p in (project.path / "baselines").rglob("*.json")}
+    project.makeconftest("""
+        import pytest_optcheck.runner as runner
+
+        def pytest_configure(config):
+            def interrupted(*args, **kwargs):
+                raise KeyboardInterrupt
+            runner.Runner._train = interrupted
+    """)
+    interrupted = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache", no_reraise_ctrlc=True)
+    assert interrupted.ret == pytest.ExitCode.INTERRUPTED
+    assert {p: p.read_bytes() for p in (project.path / "baselines").rglob("*.json")} == snapshot
+    assert not [p for p in project.path.rglob("*.tmp")]
+    (project.path / "conftest.py").unlink()
+    project.run_optcheck().assert_outcomes(passed=3)

@@ -1,0 +1,357 @@
+"""The report from fixed hand-made data (golden files), and `optcheck report` on baseline folders.
+
+The golden files are tests/golden/report.md and tests/golden/report.txt. After an
+intended change to the report, rewrite them with
+
+    OPTCHECK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_report.py
+
+and read the diff of the golden files before keeping it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_optcheck.cli import main
+from pytest_optcheck.report import ReportInput, load_baseline_dir, render_markdown, render_terminal
+from pytest_optcheck.suite import load_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+SMOKE = ROOT / "baselines" / "article" / "smoke"
+
+SUITE = """\
+[suite]
+name = "pair"
+description = "Two optimizers, for the report's tests."
+default_profile = "small"
+target_loss = 0.5
+
+[profiles.small]
+train_samples = 600
+epochs = 3
+seeds = [0, 1]
+
+[optimizers.sgd]
+label = "SGD"
+class = "SGD"
+
+[optimizers.adam]
+label = "Adam"
+class = "Adam"
+published = { train_accuracy = 0.929, val_accuracy = 0.8973, fit_seconds = 126.8 }
+described = { speed = "Fast", quality = "Acceptable" }
+
+[[claims]]
+id = "adam-beats-sgd"
+quote = "Adam ends better than SGD."
+kind = "ordering"
+better = "adam"
+worse = "sgd"
+"""
+
+ENVIRONMENT = {
+    "python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
+    "platform": "Linux-x86_64", "cpu": "Test CPU", "onednn": "default", "implementation": "cpython",
+}
+
+
+def run_entry(loss, accuracy, val_loss, val_accuracy, test_accuracy, seconds=(1.5, 0.25, 0.5), diverged=None):
+    """One seed of an optimizer baseline, in the file format."""
+    return {
+        "history": {"loss": list(loss), "accuracy": list(accuracy), "val_loss": list(val_loss),
+                    "val_accuracy": list(val_accuracy)},
+        "test": None if test_accuracy is None else {"loss": 0.6, "accuracy": test_accuracy},
+        "epoch_seconds": list(seconds),
+        "diverged_at_epoch": diverged,
+    }
+
+
+def optimizer_file(name, label, seeds, suite="pair", profile="small", environment=ENVIRONMENT):
+    """An optimizer baseline dict, as `baselines/<suite>/<profile>/<name>.json` holds it."""
+    return {
+        "format": 1, "suite": suite, "profile": profile, "optimizer": name, "label": label,
+        "spec_hash": f"hash-{name}", "epochs": 3, "train_samples": 600, "environment": dict(environment),
+        "seeds": seeds,
+    }
+
+
+def sgd_file(**kwargs):
+    return optimizer_file("sgd", "SGD", {
+        "0": run_entry([2.0, 1.5, 1.25], [0.25, 0.5, 0.625], [1.75, 1.5, 1.25], [0.375, 0.5, 0.5], 0.5),
+        "1": run_entry([2.0, 1.75, 1.5], [0.25, 0.375, 0.5], [1.75, 1.5, 1.5], [0.375, 0.5, 0.625], 0.5,
+                       seconds=(1.75, 0.25, 0.75)),
+    }, **kwargs)
+
+
+def adam_file(**kwargs):
+    return optimizer_file("adam", "Adam", {
+        "0": run_entry([1.0, 0.5, 0.375], [0.625, 0.75, 0.875], [0.75, 0.5, 0.5], [0.75, 0.75, 0.875], 0.8125),
+        "1": run_entry([1.0, 0.75, 0.5], [0.5, 0.75, 0.75], [0.75, 0.75, 0.5], [0.625, 0.75, 0.75], 0.75),
+    }, **kwargs)
+
+
+def claim_record(verdict="holds", margins=(0.875, 1.0)):
+    holding = {str(s): m > 0 for s, m in enumerate(margins)}
+    return {
+        "quote": "Adam ends better than SGD.", "spec_hash": "hash-claim", "verdict": verdict,
+        "margins": {str(s): m for s, m in enumerate(margins)}, "holding": holding,
+        "seeds_holding": sum(holding.values()), "seeds": len(margins),
+        "mean_margin": sum(margins) / len(margins), "spread": 0.0883883476483184, "notes": [],
+    }
+
+
+def claims_file(records, suite="pair", profile="small", environment=ENVIRONMENT):
+    return {"format": 1, "suite": suite, "profile": profile, "environment": dict(environment), "claims": records}
+
+
+@pytest.fixture
+def pair_suite(tmp_path):
+    path = tmp_path / "suites" / "pair.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SUITE)
+    return load_suite(path)
+
+
+def report_input(suite, **changes) -> ReportInput:
+    """Measured data beside baselines: SGD identical, Adam moved, the claim's verdict unchanged."""
+    moved = adam_file()
+    moved["seeds"]["1"]["history"]["val_accuracy"][-1] = 0.875
+    fields = dict(
+        suite=suite, suite_name="pair", profile_name="small", seeds=[0, 1],
+        optimizers={"sgd": sgd_file(), "adam": moved},
+        claims={"adam-beats-sgd": claim_record()},
+        baseline_optimizers={"sgd": sgd_file(), "adam": adam_file()},
+        baseline_claims={"adam-beats-sgd": claim_record()},
+        generated="2024-01-01 12:00", machine="test machine (Test CPU)",
+    )
+    fields.update(changes)
+    return ReportInput(**fields)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("OPTCHECK_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} is missing; write it with OPTCHECK_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_markdown_matches_golden(pair_suite):
+    check_golden("report.md", render_markdown(report_input(pair_suite)))
+
+
+def test_terminal_matches_golden(pair_suite):
+    check_golden("report.txt", render_terminal(report_input(pair_suite)))
+
+
+def test_report_facts(pair_suite):
+    text = render_markdown(report_input(pair_suite))
+    assert "| SGD " in text and "| identical " in text  # SGD equals its baseline bit for bit
+    assert "val acc +0.0625" in text  # Adam's second seed moved from 0.75 to 0.875
+    assert "0.8125 ± 0.0884" in text  # Adam's final val accuracy: mean ± sample standard deviation
+    assert "| 2.5 " in text  # Adam reaches loss 0.5 at epochs 2 and 3
+    assert "not reached" in text  # SGD never does
+    assert "0.929" in text and "126.8" in text  # the published figures beside the measured ones
+    assert "| adam-beats-sgd " in text and "+0.9375" in text and "2/2" in text
+    assert "Python 3.11.7, TensorFlow 2.21.0, Keras 3.15.1, NumPy 2.4.6" in text
+
+
+def test_median_epoch_seconds_leaves_out_the_first_epoch(pair_suite):
+    text = render_terminal(report_input(pair_suite))
+    sgd_row = next(line for line in text.splitlines() if line.startswith("SGD") and "±" in line)
+    assert sgd_row.rstrip().endswith("0.375")  # median of 0.25, 0.5, 0.25, 0.75; the 1.5 s first epochs are out
+
+
+def test_diverged_optimizer_is_shown_as_such(pair_suite):
+    diverged = adam_file()
+    for run in diverged["seeds"].values():
+        run["history"] = {m: v[:1] + [None, None] for m, v in run["history"].items()}
+        run["test"] = None
+        run["diverged_at_epoch"] = 2
+    inp = report_input(pair_suite, optimizers={"sgd": sgd_file(), "adam": diverged})
+    for text in (render_markdown(inp), render_terminal(inp)):
+        assert "diverged at epoch 2" in text
+        assert "diverged; the baseline did not" in text
+        adam_rows = [line for line in text.splitlines() if "Adam" in line and "±" not in line]
+        assert adam_rows and all("nan" not in row.lower() for row in adam_rows)
+
+
+def test_one_diverged_seed_is_named(pair_suite):
+    partial = adam_file()
+    partial["seeds"]["1"]["diverged_at_epoch"] = 3
+    partial["seeds"]["1"]["history"]["loss"][-1] = None
+    text = render_markdown(report_input(pair_suite, optimizers={"sgd": sgd_file(), "adam": partial}))
+    assert "seed 1 diverged at epoch 3" in text
+
+
+def test_missing_baseline_says_so(pair_suite):
+    inp = report_input(pair_suite, baseline_optimizers={"sgd": sgd_file()}, baseline_claims={})
+    text = render_markdown(inp)
+    adam_row = next(line for line in text.splitlines() if line.startswith("| Adam ") and "±" not in line)
+    assert "no baseline" in adam_row
+    claim_row = next(line for line in text.splitlines() if line.startswith("| adam-beats-sgd"))
+    assert "no baseline" in claim_row
+
+
+def test_changed_verdict_is_marked(pair_suite):
+    inp = report_input(pair_suite, baseline_claims={"adam-beats-sgd": claim_record("fails", (-0.25, -0.5))})
+    assert "fails (changed)" in render_markdown(inp)
+
+
+def test_stored_baselines_have_no_baseline_columns(pair_suite):
+    inp = report_input(pair_suite, baseline_optimizers=None, baseline_claims=None)
+    text = render_markdown(inp)
+    assert "change vs baseline" not in text and "baseline verdict" not in text
+    assert "no baseline to compare with" in text
+
+
+def test_without_suite_the_files_are_enough(pair_suite):
+    text = render_markdown(report_input(None))
+    assert "| SGD " in text and "| Adam " in text and "adam-beats-sgd" in text
+    assert "epochs to target loss" in text and "0.929" not in text
+
+
+def test_qualitative_summary_ranks_and_quotes(pair_suite):
+    text = render_terminal(report_input(pair_suite))
+    adam = next(line for line in text.splitlines() if line.startswith("Adam") and "Fast" in line)
+    assert "Good" in adam and "Acceptable" in adam  # measured Good beside the source's "Acceptable"
+    sgd = next(line for line in text.splitlines() if line.startswith("SGD") and "Medium" in line)
+    assert "—" in sgd  # the source says nothing about this one
+    assert "the best third is Fast / Good" in text
+
+
+def test_pipes_in_a_quote_do_not_break_the_table(pair_suite):
+    record = claim_record()
+    record["quote"] = "A | B"
+    text = render_markdown(report_input(pair_suite, claims={"adam-beats-sgd": record}))
+    assert "A \\| B" in text
+
+
+# `optcheck report` --------------------------------------------------------------
+
+
+def write_baselines(root: Path, suite_name="pair", profile="small", optimizers=None, claims=None) -> Path:
+    folder = root / "baselines" / suite_name / profile
+    folder.mkdir(parents=True)
+    for name, data in (optimizers or {"sgd": sgd_file(), "adam": adam_file()}).items():
+        (folder / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True))
+    records = claims if claims is not None else {"adam-beats-sgd": claim_record()}
+    (folder / "claims.json").write_text(json.dumps(claims_file(records), indent=2, sort_keys=True))
+    return folder
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_report_command_on_a_written_folder(capsys, tmp_path):
+    folder = write_baselines(tmp_path)
+    code, out, err = run(capsys, "report", folder)
+    assert code == 0, err
+    assert out.startswith("# optcheck report: suite pair, profile small")
+    assert "| SGD " in out and "| Adam " in out and "adam-beats-sgd" in out
+    assert "epochs to target loss" in out  # no suite file anywhere: what the files hold
+
+
+def test_report_command_finds_the_suite_beside_the_baselines(capsys, tmp_path, pair_suite):
+    folder = write_baselines(tmp_path)  # tmp_path/suites/pair.toml is the pair_suite file
+    code, out, _ = run(capsys, "report", folder, "--format", "term")
+    assert code == 0
+    assert "epochs to loss ≤ 0.5" in out and "126.8" in out
+    assert "|" not in out.split("Claims")[0]  # plain text, not Markdown
+
+
+def test_report_command_writes_output(capsys, tmp_path, pair_suite):
+    folder = write_baselines(tmp_path)
+    target = tmp_path / "out" / "report.md"
+    code, out, _ = run(capsys, "report", folder, "--suite", pair_suite.path, "--output", target)
+    assert code == 0 and out == f"wrote {target}\n"
+    assert "adam-beats-sgd" in target.read_text()
+
+
+def test_report_command_on_the_smoke_baselines(capsys):
+    code, out, err = run(capsys, "report", SMOKE, "--suite", ROOT / "suites" / "article.toml")
+    assert code == 0, err
+    suite = load_suite(ROOT / "suites" / "article.toml")
+    for path in SMOKE.glob("*.json"):
+        data = json.loads(path.read_text())
+        if path.name == "claims.json":
+            for claim_id in data["claims"]:
+                assert f"| {claim_id} " in out
+        else:
+            assert f"| {data['label']} " in out
+    for spec in suite.optimizers.values():
+        assert f"| {spec.label} " in out
+
+
+@pytest.mark.parametrize("fmt", ["md", "term"])
+def test_report_command_does_not_import_tensorflow(fmt):
+    script = (
+        "import sys\n"
+        "from pytest_optcheck.cli import main\n"
+        f"code = main(['report', {str(SMOKE)!r}, '--format', {fmt!r}])\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+
+
+def test_missing_folder_is_a_clear_error(capsys, tmp_path):
+    code, _, err = run(capsys, "report", tmp_path / "nowhere")
+    assert code == 2
+    assert "optcheck: error:" in err and "nowhere: no such folder" in err and "baselines/<suite>/<profile>" in err
+
+
+def test_empty_folder_is_a_clear_error(capsys, tmp_path):
+    code, _, err = run(capsys, "report", tmp_path)
+    assert code == 2 and "no baseline files (*.json)" in err and "--optcheck-update-all" in err
+
+
+def test_damaged_json_names_the_file(capsys, tmp_path):
+    folder = write_baselines(tmp_path)
+    (folder / "adam.json").write_text("{ not json")
+    code, _, err = run(capsys, "report", folder)
+    assert code == 2 and "adam.json: baseline is not valid JSON" in err
+
+
+def test_file_without_runs_names_the_file(capsys, tmp_path):
+    folder = write_baselines(tmp_path)
+    (folder / "adam.json").write_text(json.dumps({"format": 1, "seeds": {}}))
+    code, _, err = run(capsys, "report", folder)
+    assert code == 2 and "adam.json: not an optimizer baseline" in err
+
+
+def test_suite_of_another_name_is_refused(capsys, tmp_path):
+    folder = write_baselines(tmp_path)
+    code, _, err = run(capsys, "report", folder, "--suite", ROOT / "suites" / "article.toml")
+    assert code == 2 and "named 'article'" in err and "belong to suite 'pair'" in err
+
+
+def test_load_baseline_dir_orders_by_suite_and_reads_seeds(tmp_path, pair_suite):
+    folder = write_baselines(tmp_path, optimizers={"adam": adam_file(), "sgd": sgd_file()})
+    inp = load_baseline_dir(folder, pair_suite.path, generated="today")
+    assert list(inp.optimizers) == ["sgd", "adam"]
+    assert inp.seeds == [0, 1] and inp.generated == "today"
+    assert inp.baseline_optimizers is None and inp.claims["adam-beats-sgd"]["verdict"] == "holds"
+
+
+def test_input_data_is_not_changed(pair_suite):
+    inp = report_input(pair_suite)
+    before = copy.deepcopy(inp.optimizers)
+    render_markdown(inp)
+    render_terminal(inp)
+    assert inp.optimizers == before
