@@ -293,3 +293,14 @@ def test_interrupted_training_leaves_cache_and_baselines_consistent(project):
     assert not [p for p in project.path.rglob("*.tmp")]
     (project.path / "conftest.py").unlink()
     project.run_optcheck().assert_outcomes(passed=3)
+
+
+def test_baseline_from_another_environment_warns_without_failing(project):
+    project.run_optcheck("--optcheck-update")
+    data = json.loads(baseline(project, "sgd").read_text())
+    data["environment"]["tensorflow"] = "2.16.1"
+    baseline(project, "sgd").write_text(json.dumps(data, indent=2, sort_keys=True))
+    result = project.run_optcheck()
+    result.assert_outcomes(passed=3)
+    has_lines(result, "OptcheckEnvironmentWarning", "baselines/tiny/small/sgd.json was produced in another environment",
+              "tensorflow: 2.16.1 -> ")
