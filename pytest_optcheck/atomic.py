@@ -6,13 +6,21 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .errors import OptcheckError
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, flush it to disk, then rename it into place."""
+    """Write `text` (UTF-8) atomically: see `write_with`."""
+    write_with(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_with(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Let `write` fill a temporary file beside `path`, flush it to disk, then rename it into place.
+
+    Readers see the old file or the new one, never half of one, whatever interrupts the writer.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,10 +28,11 @@ def write_text(path: Path, text: str) -> None:
     except OSError as exc:
         raise OptcheckError(f"cannot write {path}: {exc.strerror or exc}; check the folder's permissions") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, _plain_file_mode())  # mkstemp makes files private; these are shared like any file
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -31,6 +40,13 @@ def write_text(path: Path, text: str) -> None:
         if isinstance(exc, OSError):
             raise OptcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def _plain_file_mode() -> int:
+    """The mode a plainly created file gets under the current umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextlib.contextmanager

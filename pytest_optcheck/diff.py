@@ -90,8 +90,8 @@ def curves_section(old: ReportInput, new: ReportInput) -> Section:
     if not names:
         return Section("Curves at the final epoch", notes=["The two sides have no optimizer in common."])
     headers = ["optimizer", "metric", "old", "new", "change", "largest per-epoch change"]
-    notes = ["Old and new: the mean over the seeds both sides have, at each side's final epoch. Largest "
-             "per-epoch change: the biggest |new − old| at any epoch of any of those seeds."]
+    notes = [("Old and new: the mean over the seeds both sides have, at each side's final epoch. Largest "
+              "per-epoch change: the biggest |new − old| at any epoch of any of those seeds.")]
     same = [label_of(new, n) for n in names if unchanged(old.optimizers[n], new.optimizers[n])]
     if same:
         notes.append(f"Bit-identical curves ({len(same)} of {len(names)}): {', '.join(same)}.")

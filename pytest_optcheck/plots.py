@@ -8,15 +8,14 @@ without pyplot, so nothing changes the backend or global state of a process
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import tempfile
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from . import atomic
 from .errors import OptcheckError
 from .report import ReportInput, label_of, order_names, seed_runs
 
@@ -120,31 +119,7 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
-def _file_mode() -> int:
-    """The mode a plainly created file would get under the current umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def save_png(figure: Any, path: Path) -> Path:
-    """Render to a temporary file beside `path`, then rename it: readers never see half a PNG."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OptcheckError(f"cannot write {path}: {exc.strerror or exc}; check the folder's permissions") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode())  # mkstemp makes the file private; a plot is shared like any file
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise OptcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
+    """Render atomically: readers never see half a PNG."""
+    atomic.write_with(path, lambda handle: figure.savefig(handle, format="png"))
     return path

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime
 import statistics
 import textwrap
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from tabulate import tabulate
 
@@ -235,6 +236,10 @@ def published_text(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def seeds_text(seeds: Sequence[int]) -> str:
     return ", ".join(str(s) for s in seeds) if seeds else DASH
 
@@ -316,11 +321,11 @@ def optimizers_section(inp: ReportInput) -> Section:
         rows.append([label_of(inp, name), *cells, reach, seconds_text(median_epoch_seconds(optimizer))])
     count = len(inp.seeds)
     notes = [
-        f"Values at the final epoch, mean ± spread over the {count} seed{'s' if count != 1 else ''} "
-        "(spread: sample standard deviation, 0 with a single seed). Train: the training images; "
-        "val: the validation split; test: the held-out test images.",
-        "Median epoch s: the median over every seed's epochs except the first, whose time also "
-        "includes building and tracing the model.",
+        (f"Values at the final epoch, mean ± spread over the {plural(count, 'seed')} "
+         "(spread: sample standard deviation, 0 with a single seed). Train: the training images; "
+         "val: the validation split; test: the held-out test images."),
+        ("Median epoch s: the median over every seed's epochs except the first, whose time also "
+         "includes building and tracing the model."),
     ]
     if target is not None:
         notes.append(f"Epochs to loss ≤ {target:g}: the first epoch whose training loss is at or below the "
@@ -348,7 +353,8 @@ def baseline_change(inp: ReportInput, name: str) -> str:
     before, after = final_values(old, "val_accuracy"), final_values(new, "val_accuracy")
     if before is None or after is None:
         return "changed"
-    text = f"val acc {statistics.fmean(after) - statistics.fmean(before):+.4f}"
+    delta = statistics.fmean(after) - statistics.fmean(before)
+    text = f"val acc {delta:+.4f}" if delta else "curves moved; final val acc equal"
     if set(old.get("seeds", {})) != set(new.get("seeds", {})):
         text += " (different seeds)"
     return text
@@ -443,7 +449,7 @@ def qualitative_section(inp: ReportInput) -> Section:
                           key=lambda n: early[n]), SPEED_WORDS)
     quality = thirds(sorted((n for n in names if final[n] is not None and not divergence(inp.optimizers[n])),
                             key=lambda n: final[n]), QUALITY_WORDS)
-    headers = ["optimizer", f"loss, first {epochs} epochs", "speed", "published speed", "final loss",
+    headers = ["optimizer", f"mean loss, first {plural(epochs, 'epoch')}", "speed", "published speed", "final loss",
                "quality", "published quality"]
     rows = []
     for name in names:
@@ -451,11 +457,12 @@ def qualitative_section(inp: ReportInput) -> Section:
         rows.append([label_of(inp, name), _loss_text(early[name]), speed.get(name, "diverged"),
                      described.get("speed", DASH), _loss_text(final[name]), quality.get(name, "diverged"),
                      described.get("quality", DASH)])
-    rule = (f"Speed ranks the optimizers by training loss over the first {epochs} epochs, quality by final "
+    rule = (f"Speed ranks the optimizers by training loss over the first {plural(epochs, 'epoch')}, quality by final "
             "training loss (means over seeds, lower is better): the best third is Fast / Good, the middle third "
             "Medium / Acceptable, the last third Slow / Poor, and diverged optimizers are not ranked.")
-    notes = [rule, "Published speed and quality: the words of the source's own summary (the suite file's "
-                   "`described` values); \"—\" where it gives none."]
+    source = ("Published speed and quality: the words of the source's own summary (the suite file's "
+              "`described` values); \"—\" where it gives none.")
+    notes = [rule, source]
     return Section("Speed and quality, recomputed", table=Table(headers, rows, wrap={3: 28, 6: 28}), notes=notes)
 
 

@@ -1,0 +1,93 @@
+"""`optcheck diff`: two hand-made baseline sets, and the output names every difference."""
+
+from __future__ import annotations
+
+import pytest
+from test_report import ENVIRONMENT, adam_file, claim_record, run, sgd_file, write_baselines
+
+from pytest_optcheck.diff import render_diff
+from pytest_optcheck.report import load_baseline_dir
+
+UPGRADED = {**ENVIRONMENT, "tensorflow": "2.22.0"}
+
+
+@pytest.fixture
+def two_sets(tmp_path):
+    """Old and new baselines: Adam's final seed-0 val_accuracy moved, the claim flipped, TensorFlow upgraded."""
+    old = write_baselines(tmp_path / "old")
+    adam = adam_file(environment=UPGRADED)
+    adam["seeds"]["0"]["history"]["val_accuracy"][-1] = 0.625  # was 0.875
+    new = write_baselines(tmp_path / "new", optimizers={"sgd": sgd_file(environment=UPGRADED), "adam": adam},
+                          claims={"adam-beats-sgd": claim_record("fails", (-0.125, 0.25))})
+    return old, new
+
+
+@pytest.mark.parametrize("fmt", ["md", "term"])
+def test_diff_names_each_difference(capsys, two_sets, fmt):
+    old, new = two_sets
+    code, out, err = run(capsys, "diff", old, new, "--format", fmt)
+    assert code == 0, err
+    adam_val = next(line for line in out.splitlines() if "Adam" in line and "val_accuracy" in line)
+    assert "0.8125" in adam_val and "0.6875" in adam_val and "-0.125" in adam_val  # old, new, change
+    assert "(seed 0, epoch 3)" in adam_val  # where the largest per-epoch change is
+    sgd_val = next(line for line in out.splitlines() if "SGD" in line and "val_accuracy" in line)
+    assert "none (bit-identical)" in sgd_val
+    claim = next(line for line in out.splitlines() if "adam-beats-sgd" in line)
+    assert "holds" in claim and "fails" in claim and claim.index("holds") < claim.index("fails")
+    tensorflow = next(line for line in out.splitlines() if "tensorflow" in line and "2.21.0" in line)
+    assert "2.22.0" in tensorflow and "changed" in tensorflow
+    keras = next(line for line in out.splitlines() if "keras" in line and "3.15.1" in line)
+    assert "changed" not in keras  # only keys that differ are marked
+    assert "Changed: tensorflow." in out
+
+
+def test_same_sets_say_nothing_changed(capsys, tmp_path):
+    folder = write_baselines(tmp_path)
+    code, out, _ = run(capsys, "diff", folder, folder, "--format", "term")
+    assert code == 0
+    assert "No verdict changed (1 claims on both sides)." in out
+    assert "The environments are the same." in out
+    assert "Bit-identical curves (2 of 2): SGD, Adam." in out or "Bit-identical curves (2 of 2): Adam, SGD." in out
+    assert "None: the same optimizers, claims, seeds and settings." in out
+
+
+def test_one_sided_optimizers_and_claims_are_listed(tmp_path):
+    old = load_baseline_dir(write_baselines(tmp_path / "a"), find_suite=False)
+    new = load_baseline_dir(write_baselines(tmp_path / "b", optimizers={"sgd": sgd_file()},
+                                            claims={"sgd-is-slow": claim_record()}), find_suite=False)
+    text = render_diff(old, new, old_name="A", new_name="B")
+    assert "Optimizers only in A: adam." in text
+    assert "Claims only in A: adam-beats-sgd." in text
+    assert "Claims only in B: sgd-is-slow." in text
+
+
+def test_settings_changes_are_listed(tmp_path):
+    changed = adam_file()
+    changed["spec_hash"] = "another"
+    changed["epochs"] = 5
+    del changed["seeds"]["1"]
+    old = load_baseline_dir(write_baselines(tmp_path / "a"), find_suite=False)
+    new = load_baseline_dir(write_baselines(tmp_path / "b", optimizers={"sgd": sgd_file(), "adam": changed}),
+                            find_suite=False)
+    text = render_diff(old, new, fmt="term")
+    assert "Adam: seeds 0, 1 -> 0." in text
+    assert "Adam: epochs 3 -> 5." in text
+    assert "Adam: the settings differ (spec_hash changed" in text
+
+
+def test_a_run_that_diverged_since_is_named(tmp_path):
+    broken = adam_file()
+    broken["seeds"]["1"]["history"]["loss"][1:] = [None, None]
+    broken["seeds"]["1"]["diverged_at_epoch"] = 2
+    old = load_baseline_dir(write_baselines(tmp_path / "a"), find_suite=False)
+    new = load_baseline_dir(write_baselines(tmp_path / "b", optimizers={"sgd": sgd_file(), "adam": broken}),
+                            find_suite=False)
+    text = render_diff(old, new, fmt="term")
+    row = next(line for line in text.splitlines() if line.startswith("Adam") and " loss " in line)
+    assert "finite -> not finite (seed 1, epoch 2)" in row
+
+
+def test_missing_folder_is_a_clear_error(capsys, tmp_path):
+    folder = write_baselines(tmp_path)
+    code, _, err = run(capsys, "diff", folder, tmp_path / "nowhere")
+    assert code == 2 and "nowhere: no such folder" in err
