@@ -35,11 +35,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="let Keras download Fashion-MNIST when no local copy is found")
     group.addoption("--optcheck-no-cache", action="store_true",
                     help="train every run even if it is cached, and cache nothing")
+    group.addoption("--optcheck-report", metavar="PATH.md",
+                    help="write a markdown summary of the runs, claims and baselines (ini: optcheck_report)")
+    group.addoption("--optcheck-plots", metavar="DIR",
+                    help="write PNG learning curves, one per claim and one of all optimizers (ini: optcheck_plots)")
     parser.addini("optcheck_suites", type="paths", default=[],
                   help="files or folders holding suite files (default: suites)")
     parser.addini("optcheck_profile", default="", help="default profile for --optcheck")
     parser.addini("optcheck_baselines", default="baselines", help="baseline folder")
     parser.addini("optcheck_data_dir", default="", help="folder with the four Fashion-MNIST files")
+    parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
+    parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
 
 
 def suite_locations(config: pytest.Config) -> list[Path]:
@@ -58,7 +64,14 @@ def _options(config: pytest.Config) -> Options:
         data_dir=config.getoption("optcheck_data_dir") or config.getini("optcheck_data_dir") or None,
         allow_download=config.getoption("optcheck_download"),
         cache_root=None if cache is None else cache / "runs",
+        report=_path_option(config, "optcheck_report"),
+        plots=_path_option(config, "optcheck_plots"),
     )
+
+
+def _path_option(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption(name) or config.getini(name)
+    return Path(value) if value else None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -118,13 +131,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None or not state.options.enabled:
         return
     workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # a pytest-xdist worker: the controller writes
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports and writes
         workeroutput["optcheck"] = state.export()
         return
-    try:
-        state.write_updates()
-    except OptcheckError as exc:
-        state.changes.append(f"ERROR: {exc}")
+    from .summary import finish
+
+    if not finish(state, _suites_for_summary(session.config)):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -138,15 +150,11 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     state = config.stash.get(session_key, None)
-    if state is None or not state.options.enabled:
+    if state is None or not state.options.enabled or not state.summary:
         return
-    from .summary import terminal_lines
-
-    lines = terminal_lines(state, _suites_for_summary(config))
-    if lines:
-        terminalreporter.write_sep("-", "optcheck")
-        for line in lines:
-            terminalreporter.write_line(line)
+    terminalreporter.write_sep("-", "optcheck")
+    for line in state.summary:
+        terminalreporter.write_line(line)
 
 
 def _suites_for_summary(config: pytest.Config) -> list:

@@ -73,6 +73,7 @@ class OptcheckSession:
         self.measured: dict[str, dict] = {}
         self.claim_records: dict[str, dict] = {}
         self.changes: list[str] = []  # filled on the controller after writing
+        self.summary: list[str] = []  # the terminal section, filled at the end of the session
         self._checked: set[Path] = set()
         self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
         self._warned: set[str] = set()

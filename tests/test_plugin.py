@@ -276,22 +276,21 @@ def test_unwritable_baseline_folder_is_a_clear_error_and_writes_nothing(project)
     assert sorted(p.name for p in (project.path / "baselines").iterdir()) == ["tiny"]
 
 
-def test_interrupted_training_leaves_cache_and_baselines_consistent(project):
+def test_interrupted_training_leaves_cache_and_baselines_consistent(project, monkeypatch):
     project.run_optcheck("--optcheck-update")
     snapshot = {p: p.read_bytes() for p in (project.path / "baselines").rglob("*.json")}
-    project.makeconftest("""
-        import pytest_optcheck.runner as runner
 
-        def pytest_configure(config):
-            def interrupted(*args, **kwargs):
-                raise KeyboardInterrupt
-            runner.Runner._train = interrupted
-    """)
-    interrupted = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache", no_reraise_ctrlc=True)
-    assert interrupted.ret == pytest.ExitCode.INTERRUPTED
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C in the middle of training
+
+    from pytest_optcheck.runner import Runner
+
+    with monkeypatch.context() as patch:  # the inner pytest runs in this process
+        patch.setattr(Runner, "_train", interrupted)
+        result = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache", no_reraise_ctrlc=True)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
     assert {p: p.read_bytes() for p in (project.path / "baselines").rglob("*.json")} == snapshot
     assert not [p for p in project.path.rglob("*.tmp")]
-    (project.path / "conftest.py").unlink()
     project.run_optcheck().assert_outcomes(passed=3)
 
 
@@ -304,3 +303,33 @@ def test_baseline_from_another_environment_warns_without_failing(project):
     result.assert_outcomes(passed=3)
     has_lines(result, "OptcheckEnvironmentWarning", "baselines/tiny/small/sgd.json was produced in another environment",
               "tensorflow: 2.16.1 -> ")
+
+
+def test_report_and_plots_are_written_and_follow_the_selection(project, tmp_path):
+    pytest.importorskip("matplotlib")
+    project.run_optcheck("--optcheck-update")
+    report, plots = tmp_path / "summary.md", tmp_path / "plots"
+    result = project.run_optcheck(f"--optcheck-report={report}", f"--optcheck-plots={plots}")
+    result.assert_outcomes(passed=3)
+    text = report.read_text()
+    assert "# optcheck report: suite tiny, profile small" in text
+    assert "| adam-beats-sgd" in text and "holds" in text
+    assert sorted(p.name for p in plots.iterdir()) == ["all-optimizers.png", "claim-adam-beats-sgd.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in plots.iterdir())
+    has_lines(result, "Claims", "adam-beats-sgd", f"summary written to {report}")
+
+    only_sgd = project.run_optcheck(f"--optcheck-report={report}", "-k", "curve and sgd")
+    only_sgd.assert_outcomes(passed=1)
+    text = report.read_text()
+    assert "| sgd " in text and "| adam " not in text and "adam-beats-sgd" not in text
+
+
+def test_without_matplotlib_plots_say_how_to_install_and_nothing_fails(project, tmp_path, monkeypatch):
+    import sys
+
+    project.run_optcheck("--optcheck-update")
+    with monkeypatch.context() as patch:  # the inner pytest runs in this process
+        patch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+        result = project.run_optcheck(f"--optcheck-plots={tmp_path / 'plots'}")
+    result.assert_outcomes(passed=3)
+    has_lines(result, "plots not written: plots need matplotlib: pip install 'pytest-optcheck[plots]'")
