@@ -100,9 +100,12 @@ class OptcheckItem(pytest.Item):
         return self.path, None, self.name
 
     def outcome(self, status: str, detail: str = "") -> None:
+        """Record what this item found; a later call (e.g. "updated") replaces an earlier one."""
         kind, _, name = self.name.partition("[")
-        profile = self.session_state.profile(self.suite).name
-        self.session_state.outcomes.append(Outcome(kind, self.suite.name, profile, name.rstrip("]"), status, detail))
+        new = Outcome(kind, self.suite.name, self.session_state.profile(self.suite).name, name.rstrip("]"), status, detail)
+        state = self.session_state
+        state.outcomes = [o for o in state.outcomes if (o.kind, o.suite, o.profile, o.name) != (
+            new.kind, new.suite, new.profile, new.name)] + [new]
 
 
 class CurveItem(OptcheckItem):
