@@ -199,7 +199,7 @@ def epochs_to_reach(optimizer: dict, target: float) -> str:
         if not reached:
             return "not reached"
         epochs.append(reached[0])
-    return f"{statistics.fmean(epochs):g}" if epochs else DASH
+    return f"{round(statistics.fmean(epochs), 1):g}" if epochs else DASH  # e.g. "4.3", "2"
 
 
 def median_epoch_seconds(optimizer: dict) -> float | None:

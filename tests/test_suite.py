@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from pytest_optcheck.errors import OptcheckError
@@ -5,7 +7,7 @@ from pytest_optcheck.suite import check_optimizers, load_suite
 
 from conftest import TINY_SUITE
 
-ARTICLE = "suites/article.toml"
+ARTICLE = Path(__file__).resolve().parents[1] / "suites" / "article.toml"
 
 
 def write(tmp_path, text):
