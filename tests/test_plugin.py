@@ -333,3 +333,9 @@ def test_without_matplotlib_plots_say_how_to_install_and_nothing_fails(project, 
         result = project.run_optcheck(f"--optcheck-plots={tmp_path / 'plots'}")
     result.assert_outcomes(passed=3)
     has_lines(result, "plots not written: plots need matplotlib: pip install 'pytest-optcheck[plots]'")
+
+
+def test_update_without_optcheck_is_a_usage_error(project):
+    result = project.run_optcheck("--optcheck-update", optcheck=False)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    has_lines(result, "--optcheck-update and --optcheck-update-all need --optcheck")
