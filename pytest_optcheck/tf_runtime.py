@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .errors import OptcheckError
+
 _configured = False
 
 
@@ -16,7 +18,9 @@ def worker_threads() -> int | None:
     """Threads per process: the machine's cores shared among pytest-xdist workers."""
     explicit = os.environ.get("OPTCHECK_THREADS")
     if explicit:
-        return max(1, int(explicit))
+        if not explicit.isdigit() or int(explicit) < 1:
+            raise OptcheckError(f"OPTCHECK_THREADS={explicit!r}: give a whole number of threads, 1 or more")
+        return int(explicit)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     if workers > 1:
         return max(1, (os.cpu_count() or 1) // workers)

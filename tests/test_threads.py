@@ -1,0 +1,34 @@
+"""pytest-xdist workers share the machine's cores instead of each taking all of them."""
+
+from pytest_optcheck import tf_runtime
+
+
+def test_single_process_keeps_tensorflow_defaults(monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    monkeypatch.delenv("OPTCHECK_THREADS", raising=False)
+    assert tf_runtime.worker_threads() is None
+
+
+def test_workers_divide_the_cores(monkeypatch):
+    monkeypatch.delenv("OPTCHECK_THREADS", raising=False)
+    monkeypatch.setattr(tf_runtime.os, "cpu_count", lambda: 16)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "4")
+    assert tf_runtime.worker_threads() == 4
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "32")
+    assert tf_runtime.worker_threads() == 1  # never zero
+
+
+def test_explicit_thread_count_wins(monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "4")
+    monkeypatch.setenv("OPTCHECK_THREADS", "3")
+    assert tf_runtime.worker_threads() == 3
+
+
+def test_bad_thread_count_is_a_clear_error(monkeypatch):
+    import pytest
+
+    from pytest_optcheck.errors import OptcheckError
+
+    monkeypatch.setenv("OPTCHECK_THREADS", "many")
+    with pytest.raises(OptcheckError, match="OPTCHECK_THREADS='many': give a whole number of threads"):
+        tf_runtime.worker_threads()
