@@ -6,7 +6,8 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
+from collections.abc import Callable, Iterator
 
 from .errors import OptcheckError
 

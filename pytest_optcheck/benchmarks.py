@@ -40,7 +40,7 @@ def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer
     config = request.config
     if not config.getoption("optcheck"):
         pytest.skip(SKIP_REASON)
-    if getattr(config, "_benchmarksession").disabled:
+    if config._benchmarksession.disabled:
         pytest.skip(DISABLED_REASON)
     state = optcheck_session(config)
     suite = request.node.parent.suite

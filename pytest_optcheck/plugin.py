@@ -7,7 +7,7 @@ stay fast. TensorFlow starts only when a run must be trained.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

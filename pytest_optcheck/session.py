@@ -168,8 +168,10 @@ class OptcheckSession:
                 records[update.claim_id] = update.content
         for name, (header, records) in claim_files.items():
             path = Path(name)
-            old = _read_quietly(path) or {}
-            merged = dict(old.get("claims", {}))
+            old = _read_quietly(path)
+            if old is None and path.exists():
+                self.changes.append(f"{self.display(path)}: was unreadable; rewritten with the selected claims only")
+            merged = dict((old or {}).get("claims", {}))
             for claim_id, record in records.items():
                 before = merged.get(claim_id, {}).get("verdict")
                 if before != record["verdict"]:
