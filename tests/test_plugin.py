@@ -339,3 +339,16 @@ def test_update_without_optcheck_is_a_usage_error(project):
     result = project.run_optcheck("--optcheck-update", optcheck=False)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     has_lines(result, "--optcheck-update and --optcheck-update-all need --optcheck")
+
+
+def test_damaged_claims_file_fails_the_claim_and_an_update_says_what_it_rewrote(project):
+    project.run_optcheck("--optcheck-update")
+    baseline(project, "claims").write_text("{ damaged")
+    result = project.run_optcheck()
+    result.assert_outcomes(passed=2, failed=1)
+    has_lines(result, "baselines/tiny/small/claims.json: baseline is not valid JSON")
+    assert baseline(project, "claims").read_text() == "{ damaged"
+    fixed = project.run_optcheck("--optcheck-update")
+    fixed.assert_outcomes(passed=3)
+    has_lines(fixed, "claims.json: was unreadable; rewritten with the selected claims only")
+    assert json.loads(baseline(project, "claims").read_text())["claims"]["adam-beats-sgd"]["verdict"] == "holds"
