@@ -84,3 +84,16 @@ def tiny_suite(tmp_path) -> Path:
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
+
+
+@pytest.fixture
+def pair_suite(tmp_path):
+    """The two-optimizer suite of the report tests (see baseline_data.py)."""
+    from baseline_data import SUITE
+
+    from pytest_optcheck.suite import load_suite
+
+    path = tmp_path / "suites" / "pair.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SUITE)
+    return load_suite(path)

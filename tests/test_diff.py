@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_report import ENVIRONMENT, adam_file, claim_record, run, sgd_file, write_baselines
+from baseline_data import ENVIRONMENT, adam_file, claim_record, run, sgd_file, write_baselines
 
 from pytest_optcheck.diff import render_diff
 from pytest_optcheck.report import load_baseline_dir

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from test_report import pair_suite, report_input, run, write_baselines  # noqa: F401  (pair_suite: a fixture)
+from baseline_data import report_input, run, write_baselines
 
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.plots import write_plots

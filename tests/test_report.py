@@ -15,125 +15,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from pytest_optcheck.cli import main
-from pytest_optcheck.report import ReportInput, load_baseline_dir, render_markdown, render_terminal
+from pytest_optcheck.report import load_baseline_dir, render_markdown, render_terminal
 from pytest_optcheck.suite import load_suite
 
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).parent / "golden"
-SMOKE = ROOT / "baselines" / "article" / "smoke"
-
-SUITE = """\
-[suite]
-name = "pair"
-description = "Two optimizers, for the report's tests."
-default_profile = "small"
-target_loss = 0.5
-
-[profiles.small]
-train_samples = 600
-epochs = 3
-seeds = [0, 1]
-
-[optimizers.sgd]
-label = "SGD"
-class = "SGD"
-
-[optimizers.adam]
-label = "Adam"
-class = "Adam"
-published = { train_accuracy = 0.929, val_accuracy = 0.8973, fit_seconds = 126.8 }
-described = { speed = "Fast", quality = "Acceptable" }
-
-[[claims]]
-id = "adam-beats-sgd"
-quote = "Adam ends better than SGD."
-kind = "ordering"
-better = "adam"
-worse = "sgd"
-"""
-
-ENVIRONMENT = {
-    "python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
-    "platform": "Linux-x86_64", "cpu": "Test CPU", "onednn": "default", "implementation": "cpython",
-}
-
-
-def run_entry(loss, accuracy, val_loss, val_accuracy, test_accuracy, seconds=(1.5, 0.25, 0.5), diverged=None):
-    """One seed of an optimizer baseline, in the file format."""
-    return {
-        "history": {"loss": list(loss), "accuracy": list(accuracy), "val_loss": list(val_loss),
-                    "val_accuracy": list(val_accuracy)},
-        "test": None if test_accuracy is None else {"loss": 0.6, "accuracy": test_accuracy},
-        "epoch_seconds": list(seconds),
-        "diverged_at_epoch": diverged,
-    }
-
-
-def optimizer_file(name, label, seeds, suite="pair", profile="small", environment=ENVIRONMENT):
-    """An optimizer baseline dict, as `baselines/<suite>/<profile>/<name>.json` holds it."""
-    return {
-        "format": 1, "suite": suite, "profile": profile, "optimizer": name, "label": label,
-        "spec_hash": f"hash-{name}", "epochs": 3, "train_samples": 600, "environment": dict(environment),
-        "seeds": seeds,
-    }
-
-
-def sgd_file(**kwargs):
-    return optimizer_file("sgd", "SGD", {
-        "0": run_entry([2.0, 1.5, 1.25], [0.25, 0.5, 0.625], [1.75, 1.5, 1.25], [0.375, 0.5, 0.5], 0.5),
-        "1": run_entry([2.0, 1.75, 1.5], [0.25, 0.375, 0.5], [1.75, 1.5, 1.5], [0.375, 0.5, 0.625], 0.5,
-                       seconds=(1.75, 0.25, 0.75)),
-    }, **kwargs)
-
-
-def adam_file(**kwargs):
-    return optimizer_file("adam", "Adam", {
-        "0": run_entry([1.0, 0.5, 0.375], [0.625, 0.75, 0.875], [0.75, 0.5, 0.5], [0.75, 0.75, 0.875], 0.8125),
-        "1": run_entry([1.0, 0.75, 0.5], [0.5, 0.75, 0.75], [0.75, 0.75, 0.5], [0.625, 0.75, 0.75], 0.75),
-    }, **kwargs)
-
-
-def claim_record(verdict="holds", margins=(0.875, 1.0)):
-    holding = {str(s): m > 0 for s, m in enumerate(margins)}
-    return {
-        "quote": "Adam ends better than SGD.", "spec_hash": "hash-claim", "verdict": verdict,
-        "margins": {str(s): m for s, m in enumerate(margins)}, "holding": holding,
-        "seeds_holding": sum(holding.values()), "seeds": len(margins),
-        "mean_margin": sum(margins) / len(margins), "spread": 0.0883883476483184, "notes": [],
-    }
-
-
-def claims_file(records, suite="pair", profile="small", environment=ENVIRONMENT):
-    return {"format": 1, "suite": suite, "profile": profile, "environment": dict(environment), "claims": records}
-
-
-@pytest.fixture
-def pair_suite(tmp_path):
-    path = tmp_path / "suites" / "pair.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(SUITE)
-    return load_suite(path)
-
-
-def report_input(suite, **changes) -> ReportInput:
-    """Measured data beside baselines: SGD identical, Adam moved, the claim's verdict unchanged."""
-    moved = adam_file()
-    moved["seeds"]["1"]["history"]["val_accuracy"][-1] = 0.875
-    fields = {
-        "suite": suite, "suite_name": "pair", "profile_name": "small", "seeds": [0, 1],
-        "optimizers": {"sgd": sgd_file(), "adam": moved},
-        "claims": {"adam-beats-sgd": claim_record()},
-        "baseline_optimizers": {"sgd": sgd_file(), "adam": adam_file()},
-        "baseline_claims": {"adam-beats-sgd": claim_record()},
-        "generated": "2024-01-01 12:00", "machine": "test machine (Test CPU)",
-    }
-    fields.update(changes)
-    return ReportInput(**fields)
+from baseline_data import GOLDEN, ROOT, SMOKE, adam_file, claim_record, report_input, run, sgd_file, write_baselines
 
 
 def check_golden(name: str, text: str) -> None:
@@ -173,10 +61,10 @@ def test_median_epoch_seconds_leaves_out_the_first_epoch(pair_suite):
 
 def test_diverged_optimizer_is_shown_as_such(pair_suite):
     diverged = adam_file()
-    for run in diverged["seeds"].values():
-        run["history"] = {m: v[:1] + [None, None] for m, v in run["history"].items()}
-        run["test"] = None
-        run["diverged_at_epoch"] = 2
+    for seed_run in diverged["seeds"].values():
+        seed_run["history"] = {m: v[:1] + [None, None] for m, v in seed_run["history"].items()}
+        seed_run["test"] = None
+        seed_run["diverged_at_epoch"] = 2
     inp = report_input(pair_suite, optimizers={"sgd": sgd_file(), "adam": diverged})
     for text in (render_markdown(inp), render_terminal(inp)):
         assert "diverged at epoch 2" in text
@@ -237,22 +125,6 @@ def test_pipes_in_a_quote_do_not_break_the_table(pair_suite):
 
 
 # `optcheck report` --------------------------------------------------------------
-
-
-def write_baselines(root: Path, suite_name="pair", profile="small", optimizers=None, claims=None) -> Path:
-    folder = root / "baselines" / suite_name / profile
-    folder.mkdir(parents=True)
-    for name, data in (optimizers or {"sgd": sgd_file(), "adam": adam_file()}).items():
-        (folder / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True))
-    records = claims if claims is not None else {"adam-beats-sgd": claim_record()}
-    (folder / "claims.json").write_text(json.dumps(claims_file(records), indent=2, sort_keys=True))
-    return folder
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_report_command_on_a_written_folder(capsys, tmp_path):
