@@ -86,14 +86,13 @@ def command_run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from .runner import Runner
-    from .suite import check_optimizers, load_suite, replace_profile
+    from .suite import load_suite, replace_profile
 
     suite = load_suite(args.suite)
     profile = replace_profile(suite.profile(args.profile), epochs=args.epochs, train_samples=args.train_samples)
     names = args.optimizer or list(suite.optimizers)
     for name in names:
         suite.optimizer(name)  # unknown names fail before anything trains
-    check_optimizers(suite)
     runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
     seeds = args.seed or list(profile.seeds)
     results = []

@@ -16,7 +16,7 @@ from .claims import ClaimSpec, Verdict
 from .data import DataError
 from .environment import environment
 from .errors import OptcheckError
-from .session import OptcheckSession, Outcome, Update
+from .session import OptcheckSession, Update
 from .suite import Suite, load_suite
 
 SKIP_REASON = "optcheck items train models: pass --optcheck to run them"
@@ -99,14 +99,6 @@ class OptcheckItem(pytest.Item):
     def reportinfo(self):
         return self.path, None, self.name
 
-    def outcome(self, status: str, detail: str = "") -> None:
-        """Record what this item found; a later call (e.g. "updated") replaces an earlier one."""
-        kind, _, name = self.name.partition("[")
-        new = Outcome(kind, self.suite.name, self.session_state.profile(self.suite).name, name.rstrip("]"), status, detail)
-        state = self.session_state
-        state.outcomes = [o for o in state.outcomes if (o.kind, o.suite, o.profile, o.name) != (
-            new.kind, new.suite, new.profile, new.name)] + [new]
-
 
 class CurveItem(OptcheckItem):
     """Every epoch's metrics on every seed, against the optimizer's baseline."""
@@ -114,6 +106,11 @@ class CurveItem(OptcheckItem):
     def __init__(self, *, optimizer: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.optimizer = optimizer
+
+    def status(self, status: str) -> None:
+        """Record what the comparison found; a later call (e.g. "updated") replaces an earlier one."""
+        profile = self.session_state.profile(self.suite)
+        self.session_state.curve_status[f"{self.suite.name}/{profile.name}/{self.optimizer}"] = status
 
     def check(self) -> None:
         state = self.session_state
@@ -127,12 +124,12 @@ class CurveItem(OptcheckItem):
         failure = self._problem(path, measured)
         if failure is None and state.options.update != "all":
             if diverged:
-                self.outcome("diverged", _diverged_text(diverged))
+                self.status("diverged")
                 raise AssertionError(f"{self.name}: diverged at epoch {_diverged_text(diverged)}")
             return
         if state.options.update is not None:
             state.updates.append(Update(str(path), "optimizer", measured))
-            self.outcome("updated", failure or "")
+            self.status("updated")
             if diverged:
                 raise AssertionError(f"{self.name}: baseline updated, but the run diverged at epoch "
                                      f"{_diverged_text(diverged)}")
@@ -148,13 +145,13 @@ class CurveItem(OptcheckItem):
         try:
             recorded = baselines.read_json(path)
         except OptcheckError as exc:
-            self.outcome("damaged baseline", shown)
+            self.status("damaged baseline")
             return f"{exc}\nOr rewrite it from a fresh run: {refresh}"
         if recorded is None:
-            self.outcome("missing", shown)
+            self.status("missing")
             return f"{self.name}: no baseline at {shown}\nCreate it with: {refresh}"
         if recorded.get("spec_hash") != measured["spec_hash"]:
-            self.outcome("spec changed", shown)
+            self.status("spec changed")
             return (
                 f"{self.name}: {shown} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
@@ -162,15 +159,14 @@ class CurveItem(OptcheckItem):
         state.warn_if_environment_differs(path, recorded.get("environment", {}))
         comparison = baselines.compare_curves(recorded, measured, spec.tolerances)
         if comparison.differences:
-            self.outcome("outside tolerance", f"{len(comparison.differences)} of {comparison.values} values")
+            self.status("outside tolerance")
             return (
                 f"{self.name}: {len(comparison.differences)} of {comparison.values} values outside tolerance "
                 f"against {shown} ({spec.label}, profile {recorded['profile']})\n"
                 f"{baselines.format_differences(comparison.differences)}\n"
                 f"If the change is expected, refresh with: {refresh}"
             )
-        status = "identical" if comparison.identical else "within tolerance"
-        self.outcome(status, f"{comparison.values} values")
+        self.status("identical" if comparison.identical else "within tolerance")
         return None
 
 
@@ -222,11 +218,9 @@ class ClaimItem(OptcheckItem):
         if state.options.update == "all" or (problem and state.options.update):
             header = baselines.claims_header(self.suite, profile, environment())
             state.updates.append(Update(str(path), "claim", record, header, self.claim.id))
-            self.outcome(verdict.verdict, f"updated; {summary}")
             if verdict.verdict != "holds":
                 pytest.xfail(f"baseline updated; {summary}")
             return
-        self.outcome(verdict.verdict, summary)
         if problem:
             raise AssertionError(problem)
         if verdict.verdict != "holds":

@@ -22,7 +22,7 @@ class Runner:
         self.allow_download = allow_download
         self._dataset: Dataset | None = None
         self._runs: dict[str, RunResult] = {}
-        self.trained: list[RunResult] = []  # runs trained (not cached) by this runner
+        self._checked: set[Path] = set()  # suite files whose optimizers were resolved
 
     @property
     def dataset(self) -> Dataset:
@@ -40,8 +40,12 @@ class Runner:
         return self._runs[key]
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str) -> RunResult:
+        from .suite import check_optimizers
         from .training import train  # imports TensorFlow: only when something trains
 
-        result = train(suite, optimizer, seed, profile, self.dataset, key=key)
-        self.trained.append(result)
-        return result
+        if suite.path not in self._checked:
+            # Unknown classes or arguments are reported before anything trains; a fully
+            # cached session never needs Keras, so it never pays for importing it.
+            check_optimizers(suite)
+            self._checked.add(suite.path)
+        return train(suite, optimizer, seed, profile, self.dataset, key=key)

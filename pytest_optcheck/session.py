@@ -1,7 +1,7 @@
-"""The state of one `pytest --optcheck` session: runs, verdicts, outcomes, pending baseline writes.
+"""The state of one `pytest --optcheck` session: runs, verdicts, curve statuses, pending baseline writes.
 
 The pytest hooks stay thin and hand everything here. Under pytest-xdist each
-worker keeps its own session and sends what it found (outcomes and baseline
+worker keeps its own session and sends what it found (curve statuses, measurements and baseline
 updates) to the controller, which alone writes baseline files.
 """
 
@@ -19,7 +19,7 @@ from .environment import environment
 from .errors import OptcheckError
 from .runner import Runner
 from .runs import RunResult
-from .suite import Profile, Suite, check_optimizers
+from .suite import Profile, Suite
 
 
 class OptcheckEnvironmentWarning(UserWarning):
@@ -40,18 +40,6 @@ class Options:
 
 
 @dataclass
-class Outcome:
-    """What an item found, for the terminal summary and the report (JSON-friendly)."""
-
-    kind: str  # "curve" or "claim"
-    suite: str
-    profile: str
-    name: str
-    status: str  # "identical", "within tolerance", "outside tolerance", "missing", "updated", verdicts...
-    detail: str = ""
-
-
-@dataclass
 class Update:
     """A baseline write, done on the controller at the end of the session."""
 
@@ -67,14 +55,13 @@ class OptcheckSession:
         self.options = options
         self.rootdir = rootdir
         self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download)
-        self.outcomes: list[Outcome] = []
+        self.curve_status: dict[str, str] = {}  # "suite/profile/optimizer" -> identical, missing, updated...
         self.updates: list[Update] = []
         # What was measured, in baseline form, keyed "suite/profile/name": for the report.
         self.measured: dict[str, dict] = {}
         self.claim_records: dict[str, dict] = {}
         self.changes: list[str] = []  # filled on the controller after writing
         self.summary: list[str] = []  # the terminal section, filled at the end of the session
-        self._checked: set[Path] = set()
         self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
         self._warned: set[str] = set()
 
@@ -85,9 +72,6 @@ class OptcheckSession:
 
     def runs(self, suite: Suite, optimizer: str) -> dict[int, RunResult]:
         """The optimizer's run on every seed of the session's profile."""
-        if suite.path not in self._checked:
-            check_optimizers(suite)
-            self._checked.add(suite.path)
         profile = self.profile(suite)
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
 
@@ -142,14 +126,14 @@ class OptcheckSession:
 
     def export(self) -> dict[str, Any]:
         return {
-            "outcomes": [o.__dict__ for o in self.outcomes],
+            "curve_status": self.curve_status,
             "updates": [u.__dict__ for u in self.updates],
             "measured": self.measured,
             "claim_records": self.claim_records,
         }
 
     def absorb(self, data: dict[str, Any]) -> None:
-        self.outcomes += [Outcome(**o) for o in data.get("outcomes", [])]
+        self.curve_status.update(data.get("curve_status", {}))
         self.updates += [Update(**u) for u in data.get("updates", [])]
         self.measured.update(data.get("measured", {}))
         self.claim_records.update(data.get("claim_records", {}))

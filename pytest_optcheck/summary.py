@@ -44,13 +44,12 @@ def finish(state: OptcheckSession, suites: list[Suite]) -> bool:
 
 
 def status_lines(state: OptcheckSession) -> list[str]:
-    curves = [o for o in state.outcomes if o.kind == "curve"]
-    if not curves:
+    if not state.curve_status:
         return []
-    counts = Counter(o.status for o in curves)
+    counts = Counter(state.curve_status.values())
     lines = ["curves: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))]
-    identical = sorted(o.name for o in curves if o.status == "identical")
-    if identical and len(identical) == len(curves):
+    identical = sorted(key.rsplit("/", 1)[1] for key, status in state.curve_status.items() if status == "identical")
+    if identical and len(identical) == len(state.curve_status):
         lines.append("  every curve is bit-identical to its baseline (same seeds, data and versions)")
     elif identical:
         lines.append("  bit-identical to the baseline: " + ", ".join(identical))

@@ -26,3 +26,23 @@ def test_collecting_suites_without_the_flag_does_not_import_tensorflow():
     )
     assert "pytest_optcheck.items" in loaded  # the suite file was collected
     assert "tensorflow" not in loaded and "keras" not in loaded
+
+
+def test_a_fully_cached_session_does_not_import_tensorflow(tmp_path, tiny_data):
+    from conftest import TINY_SUITE
+
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "tiny.toml").write_text(TINY_SUITE)
+    args = f"['--optcheck', '--optcheck-data-dir={tiny_data}', '-k', 'not epoch_time', '-p', 'no:randomly', '-q']"
+
+    def session(extra: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", f"import pytest, sys; code = pytest.main({args} + {extra}); "
+                                   "print(code, ' '.join(sys.modules))"],
+            capture_output=True, text=True, cwd=tmp_path, check=True)
+        code, *modules = done.stdout.strip().splitlines()[-1].split()
+        assert code == "0", done.stdout
+        return set(modules)
+
+    assert "tensorflow" in session("['--optcheck-update']")  # trains, fills the run cache
+    assert "tensorflow" not in session("[]")  # every run cached: no Keras, no TensorFlow
