@@ -122,3 +122,15 @@ def test_official_contents_are_recognised(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "OFFICIAL_COUNTS", {"x_train": 50, "y_train": 50, "x_test": 20, "y_test": 20})
     monkeypatch.setattr(data, "OFFICIAL_SHA256", digests)
     assert load_dataset(folder).official
+
+
+def test_failed_download_explains_the_other_fixes(monkeypatch):
+    import keras
+
+    def offline():
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(DataError, match="Downloading Fashion-MNIST with Keras failed: network is unreachable") as info:
+        load_dataset(allow_download=True)
+    assert "apt-get install dataset-fashion-mnist" in str(info.value)

@@ -352,3 +352,12 @@ def test_damaged_claims_file_fails_the_claim_and_an_update_says_what_it_rewrote(
     fixed.assert_outcomes(passed=3)
     has_lines(fixed, "claims.json: was unreadable; rewritten with the selected claims only")
     assert json.loads(baseline(project, "claims").read_text())["claims"]["adam-beats-sgd"]["verdict"] == "holds"
+
+
+def test_unwritable_report_path_is_a_clear_error(project):
+    project.run_optcheck("--optcheck-update")
+    (project.path / "blocker").write_text("a file where a folder should be")
+    result = project.run_optcheck("--optcheck-report=blocker/summary.md")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # every item passed; the report could not be written
+    result.assert_outcomes(passed=3)
+    has_lines(result, "ERROR: --optcheck-report: cannot write blocker/summary.md")

@@ -113,3 +113,23 @@ def test_custom_optimizer_class_by_import_path(tmp_path, monkeypatch):
     missing = load_suite(write(tmp_path, TINY_SUITE.replace('class = "Adam"', 'class = "nosuchmodule:Mine"')))
     with pytest.raises(OptcheckError, match="cannot import 'nosuchmodule'"):
         check_optimizers(missing)
+
+
+def test_other_metrics_are_refused(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace("batch_size = 32", 'batch_size = 32\nmetrics = ["mse"]'))
+    assert "training.metrics: only [\"accuracy\"] is supported" in message
+
+
+def test_tolerance_for_an_unknown_metric(tmp_path):
+    message = error(tmp_path, TINY_SUITE + "\n[tolerances]\nf1 = { abs = 0.1 }\n")
+    assert "tolerances.f1: unknown metric" in message
+
+
+def test_optimizer_that_refuses_its_values(tmp_path, tiny_data):
+    from pytest_optcheck.data import load_dataset
+    from pytest_optcheck.training import train
+
+    suite = load_suite(write(tmp_path, TINY_SUITE.replace("{ learning_rate = 0.001 }",
+                                                          "{ learning_rate = 0.001, momentum = 2.0 }")))
+    with pytest.raises(OptcheckError, match=r"optimizers.sgd: SGD\(\*\*kwargs\) failed: .*momentum"):
+        train(suite, "sgd", 0, suite.profile("small"), load_dataset(tiny_data))
