@@ -141,7 +141,6 @@ class CurveItem(OptcheckItem):
         state = self.session_state
         spec = self.suite.optimizer(self.optimizer)
         refresh = state.refresh_command(self.nodeid)
-        shown = state.display(path)
         try:
             recorded = baselines.read_json(path)
         except OptcheckError as exc:
@@ -149,11 +148,11 @@ class CurveItem(OptcheckItem):
             return f"{exc}\nOr rewrite it from a fresh run: {refresh}"
         if recorded is None:
             self.status("missing")
-            return f"{self.name}: no baseline at {shown}\nCreate it with: {refresh}"
+            return f"{self.name}: no baseline at {path}\nCreate it with: {refresh}"
         if recorded.get("spec_hash") != measured["spec_hash"]:
             self.status("spec changed")
             return (
-                f"{self.name}: {shown} was produced by a different spec (optimizer arguments, model, training, "
+                f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
             )
         state.warn_if_environment_differs(path, recorded.get("environment", {}))
@@ -162,7 +161,7 @@ class CurveItem(OptcheckItem):
             self.status("outside tolerance")
             return (
                 f"{self.name}: {len(comparison.differences)} of {comparison.values} values outside tolerance "
-                f"against {shown} ({spec.label}, profile {recorded['profile']})\n"
+                f"against {path} ({spec.label}, profile {recorded['profile']})\n"
                 f"{baselines.format_differences(comparison.differences)}\n"
                 f"If the change is expected, refresh with: {refresh}"
             )
@@ -227,7 +226,6 @@ class ClaimItem(OptcheckItem):
             raise ClaimDoesNotHold(f"{self.name}: {summary}\n  quote: \"{self.claim.quote}\"")
 
     def _problem(self, path: Path, recorded: dict | None, record: dict, refresh: str, summary: str) -> str | None:
-        path = self.session_state.display(path)
         if recorded is None:
             return f"{self.name}: no recorded verdict in {path}\n  now: {summary}\nCreate it with: {refresh}"
         if recorded.get("spec_hash") != record["spec_hash"]:

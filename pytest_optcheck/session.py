@@ -94,7 +94,10 @@ class OptcheckSession:
     # Baselines --------------------------------------------------------------
 
     def baseline_root(self) -> Path:
-        """The baseline folder, relative to the current directory when inside it (for short messages)."""
+        """The baseline folder, relative to the current directory when inside it.
+
+        Every baseline path derives from it, so messages show paths as users type them.
+        """
         root = self.options.baselines
         root = root if root.is_absolute() else self.rootdir / root
         try:
@@ -102,20 +105,13 @@ class OptcheckSession:
         except ValueError:
             return root
 
-    def display(self, path: Path) -> str:
-        """A path as users would type it: relative to the current directory when inside it."""
-        try:
-            return str(Path(path).absolute().relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
-
     def warn_if_environment_differs(self, path: Path, recorded: dict) -> None:
         changed = environment_differences(recorded, environment())
         if changed and str(path) not in self._warned:
             self._warned.add(str(path))
-            listed = "; ".join(f"{k}: {a} -> {b}" for k, a, b in ((k, *v) for k, v in changed.items()))
+            listed = "; ".join(f"{key}: {old} -> {new}" for key, (old, new) in changed.items())
             warnings.warn(OptcheckEnvironmentWarning(
-                f"{self.display(path)} was produced in another environment ({listed}); curves may differ within tolerance"
+                f"{path} was produced in another environment ({listed}); curves may differ within tolerance"
             ))
 
     def refresh_command(self, nodeid: str) -> str:
@@ -146,7 +142,7 @@ class OptcheckSession:
             if update.kind == "optimizer":
                 old = _read_quietly(path)
                 atomic.write_text(path, baselines.dumps(update.content))
-                self.changes.append(f"{self.display(path)}: {baselines.largest_change(old, update.content)}")
+                self.changes.append(f"{path}: {baselines.largest_change(old, update.content)}")
             else:
                 header, records = claim_files.setdefault(update.path, (update.header, {}))
                 records[update.claim_id] = update.content
@@ -154,15 +150,15 @@ class OptcheckSession:
             path = Path(name)
             old = _read_quietly(path)
             if old is None and path.exists():
-                self.changes.append(f"{self.display(path)}: was unreadable; rewritten with the selected claims only")
+                self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
             merged = dict((old or {}).get("claims", {}))
             for claim_id, record in records.items():
                 before = merged.get(claim_id, {}).get("verdict")
                 if before != record["verdict"]:
-                    self.changes.append(f"{self.display(path)}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
+                    self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
                 merged[claim_id] = record
             atomic.write_text(path, baselines.dumps({**header, "claims": dict(sorted(merged.items()))}))
-            self.changes.append(f"{self.display(path)}: {len(records)} claim record(s) written")
+            self.changes.append(f"{path}: {len(records)} claim record(s) written")
 
 
 def _read_quietly(path: Path) -> dict | None:
