@@ -93,16 +93,11 @@ def _suite_files(config: pytest.Config) -> list[Path]:
 
 
 def _check_profile(config: pytest.Config, profile: str) -> None:
-    from .suite import load_suite
-
-    for path in _suite_files(config):
-        try:
-            suite = load_suite(path)
-        except OptcheckError:
-            continue  # reported as a collection error of that file
+    for suite in _loadable_suites(config):
         if profile not in suite.profiles:
             raise pytest.UsageError(
-                f"--optcheck-profile {profile}: {path} has no such profile; choose one of: {', '.join(suite.profiles)}"
+                f"--optcheck-profile {profile}: {suite.path} has no such profile; "
+                f"choose one of: {', '.join(suite.profiles)}"
             )
 
 
@@ -136,7 +131,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     from .summary import finish
 
-    if not finish(state, _suites_for_summary(session.config)):
+    if not finish(state, _loadable_suites(session.config)):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -157,7 +152,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.write_line(line)
 
 
-def _suites_for_summary(config: pytest.Config) -> list:
+def _loadable_suites(config: pytest.Config) -> list:
+    """The suites that load; a broken one is reported as a collection error of its file."""
     from .suite import load_suite
 
     suites = []
