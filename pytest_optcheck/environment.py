@@ -9,11 +9,45 @@ import sys
 from importlib import metadata
 
 
+NOT_INSTALLED = "not installed"
+
+# Distributions that install the `tensorflow` (or `keras`) import package: the main
+# wheel, the CPU-only one, the builds pip picks on Windows, macOS and ARM, nightlies.
+DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tensorflow-aarch64",
+                   "tf-nightly", "tf-nightly-cpu", "tf-nightly-intel", "tf-nightly-macos"),
+    "keras": ("keras", "keras-nightly"),
+}
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return "not installed"
+        return NOT_INSTALLED
+
+
+def _installed(distributions) -> dict[str, str]:
+    """Version by name of those `distributions` that are installed."""
+    versions = {name: _version(name) for name in distributions}
+    return {name: version for name, version in versions.items() if version != NOT_INSTALLED}
+
+
+def module_version(module: str) -> str:
+    """The version of whichever distribution installed `module`, from package metadata (no import).
+
+    Known distribution names are tried first (cheap); failing those, every installed
+    distribution that ships `module` (slower: reads all their metadata). If several
+    with different versions are installed, which usually means one overwrote the
+    other's files, each is named.
+    """
+    found = _installed(DISTRIBUTIONS.get(module, (module,)))
+    if not found:
+        found = _installed(metadata.packages_distributions().get(module, []))
+    versions = set(found.values())
+    if len(versions) <= 1:
+        return versions.pop() if versions else NOT_INSTALLED
+    return " / ".join(f"{version} ({name})" for name, version in sorted(found.items()))
 
 
 def cpu_model() -> str:
@@ -32,8 +66,8 @@ def environment() -> dict[str, str]:
     """The facts that can change a result. Read from package metadata: no TensorFlow import."""
     return {
         "python": platform.python_version(),
-        "tensorflow": _version("tensorflow"),
-        "keras": _version("keras"),
+        "tensorflow": module_version("tensorflow"),
+        "keras": module_version("keras"),
         "numpy": _version("numpy"),
         "platform": platform.platform(),
         "cpu": cpu_model(),

@@ -19,6 +19,14 @@ def test_importing_the_plugin_does_not_import_tensorflow():
     assert "tensorflow" not in loaded and "keras" not in loaded
 
 
+def test_the_environment_names_tensorflow_without_importing_it():
+    loaded = modules_after(
+        "from pytest_optcheck.environment import environment\n"
+        "assert environment()['tensorflow'] != 'not installed', environment()"
+    )
+    assert "tensorflow" not in loaded and "keras" not in loaded
+
+
 def test_collecting_suites_without_the_flag_does_not_import_tensorflow():
     loaded = modules_after(
         "import pytest\n"

@@ -1,0 +1,60 @@
+"""The environment names the installed TensorFlow whichever wheel installed it, read from metadata alone."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from pytest_optcheck import environment
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A site-packages folder holding only the distributions a test installs into it."""
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    environment.environment.cache_clear()
+    yield Site(tmp_path)
+    environment.environment.cache_clear()
+
+
+class Site:
+    def __init__(self, folder):
+        self.folder = folder
+
+    def install(self, name: str, version: str, *, ships: str = "tensorflow") -> None:
+        info = self.folder / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        (info / "top_level.txt").write_text(f"{ships}\n")
+
+
+def test_the_cpu_only_wheel_is_named_by_its_version(site):
+    site.install("tensorflow-cpu", "2.18.1")
+    site.install("keras", "3.6.0", ships="keras")
+    assert environment.module_version("tensorflow") == "2.18.1"
+    assert environment.environment()["tensorflow"] == "2.18.1"
+    assert environment.environment()["keras"] == "3.6.0"
+
+
+def test_windows_meta_package_and_its_build_agree(site):
+    site.install("tensorflow", "2.18.1")
+    site.install("tensorflow-intel", "2.18.1")
+    assert environment.module_version("tensorflow") == "2.18.1"
+
+
+def test_a_build_with_an_unlisted_name_is_found_by_what_it_ships(site):
+    site.install("tensorflow-rocm", "2.16.2")
+    assert environment.module_version("tensorflow") == "2.16.2"
+
+
+def test_two_wheels_with_different_versions_are_both_named(site):
+    site.install("tensorflow", "2.21.0")
+    site.install("tensorflow-cpu", "2.18.1")
+    assert environment.module_version("tensorflow") == "2.21.0 (tensorflow) / 2.18.1 (tensorflow-cpu)"
+
+
+def test_nothing_installed(site):
+    site.install("tensorflow-datasets", "4.9.0", ships="tensorflow_datasets")  # not TensorFlow itself
+    assert environment.module_version("tensorflow") == "not installed"
+    assert environment.environment()["tensorflow"] == "not installed"
