@@ -19,27 +19,48 @@ DISABLED_REASON = (
     "epoch time is not measured: pytest-benchmark is disabled in this session "
     "(it turns itself off under pytest-xdist and with --benchmark-disable); run without -n to time epochs"
 )
+NOT_LOADED_REASON = (
+    "epoch time is not measured: the pytest-benchmark plugin is not loaded in this session "
+    "(-p no:benchmark); run without -p no:benchmark to time epochs"
+)
 
 
 def epoch_time_items(parent: pytest.Collector, suite: Suite):
+    # Without the plugin there is no `benchmark` fixture to ask for: such an item
+    # would error at setup, so it asks for none and skips saying why.
+    timed = parent.config.pluginmanager.hasplugin("benchmark")
     for name in suite.optimizers:
-        yield pytest.Function.from_parent(parent, name=f"epoch_time[{name}]", callobj=_epoch_time_test(name))
+        test = _epoch_time_test(name) if timed else _untimed_epoch_time
+        yield pytest.Function.from_parent(parent, name=f"epoch_time[{name}]", callobj=test)
 
 
 def _epoch_time_test(optimizer: str):
     # `benchmark` and `request` are fixtures; `optimizer` is bound here, not requested.
+    # Asking for `benchmark` by name is also how pytest-benchmark's --benchmark-skip
+    # and --benchmark-only recognize the item.
     def epoch_time(benchmark, request):
         measure_epoch_time(benchmark, request, optimizer)
 
     return epoch_time
 
 
-def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
-    from .items import SKIP_REASON, optcheck_session
+def _untimed_epoch_time(request):
+    _skip_without_optcheck(request.config)
+    pytest.skip(NOT_LOADED_REASON)
 
-    config = request.config
+
+def _skip_without_optcheck(config: pytest.Config) -> None:
+    from .items import SKIP_REASON
+
     if not config.getoption("optcheck"):
         pytest.skip(SKIP_REASON)
+
+
+def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
+    from .items import optcheck_session
+
+    config = request.config
+    _skip_without_optcheck(config)
     if config._benchmarksession.disabled:
         pytest.skip(DISABLED_REASON)
     state = optcheck_session(config)
