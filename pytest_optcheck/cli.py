@@ -85,6 +85,7 @@ def add_diff_command(commands) -> None:
 def command_run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
+    from .data import DataError, DataOptions
     from .runner import Runner
     from .suite import load_suite, replace_profile
 
@@ -94,6 +95,10 @@ def command_run(args: argparse.Namespace) -> int:
     for name in names:
         suite.optimizer(name)  # unknown names fail before anything trains
     runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
+    try:
+        runner.dataset  # every run needs it: load it first, so that a data error names this command's options
+    except DataError as exc:
+        raise OptcheckError(exc.explain(DataOptions("--data-dir", "--download", "optcheck run"))) from None
     seeds = args.seed or list(profile.seeds)
     results = []
     for name in names:
@@ -134,11 +139,13 @@ def command_report(args: argparse.Namespace) -> int:
 
 def command_diff(args: argparse.Namespace) -> int:
     """Compare two stored baseline folders; the suite file plays no part, only what the files hold."""
-    from .diff import render_diff
+    from .diff import mismatch_warnings, render_diff
     from .report import load_baseline_dir
 
     old = load_baseline_dir(args.old_dir, find_suite=False, generated="")
     new = load_baseline_dir(args.new_dir, find_suite=False, generated="")
+    for warning in mismatch_warnings(old, new):  # also in the output; here too in case it goes to a file
+        print(f"optcheck: warning: {warning}", file=sys.stderr)
     emit(render_diff(old, new, old_name=str(args.old_dir), new_name=str(args.new_dir), fmt=args.format),
          args.output)
     return 0

@@ -38,16 +38,52 @@ OFFICIAL_SHA256 = {
 KERAS_CACHE = Path("~/.keras/datasets/fashion-mnist")
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
-HOW_TO_FIX = """\
-Fix it in one of three ways:
-  1. install Debian's copy:      apt-get install dataset-fashion-mnist
-  2. point at a folder with the four files:
-                                 pytest --optcheck-data-dir DIR   (or OPTCHECK_DATA_DIR=DIR)
-  3. allow Keras to download it: pytest --optcheck-download       (or OPTCHECK_DOWNLOAD=1)"""
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How the command in use spells the data options, for the fix a data error suggests."""
+
+    data_dir: str  # the option choosing the folder
+    download: str  # the option allowing a download
+    command: str  # the command, as the fix shows it
+
+
+PYTEST_OPTIONS = DataOptions("--optcheck-data-dir", "--optcheck-download", "pytest")
+
+
+def how_to_fix(options: DataOptions) -> str:
+    folder = f"{options.command} {options.data_dir} DIR"
+    download = f"{options.command} {options.download}"
+    width = max(len(folder), len(download))
+    return "\n".join([
+        "Fix it in one of three ways:",
+        "  1. install Debian's copy:      apt-get install dataset-fashion-mnist",
+        "  2. point at a folder with the four files:",
+        f"                                 {folder:<{width}}   (or OPTCHECK_DATA_DIR=DIR)",
+        f"  3. allow Keras to download it: {download:<{width}}   (or OPTCHECK_DOWNLOAD=1)",
+    ])
 
 
 class DataError(OptcheckError):
-    """Fashion-MNIST is missing or damaged."""
+    """Fashion-MNIST is missing or damaged: what is wrong, then how to fix it.
+
+    `str()` names pytest's options in the fix; `explain()` those of another command.
+    """
+
+    def __init__(self, problem: str, chosen_folder: bool = False):
+        super().__init__(problem, chosen_folder)  # both in args, so the error pickles whole
+        self.problem = problem
+        self.chosen_folder = chosen_folder  # the folder was given explicitly, so no other was tried
+
+    def __str__(self) -> str:
+        return self.explain(PYTEST_OPTIONS)
+
+    def explain(self, options: DataOptions) -> str:
+        lines = [self.problem]
+        if self.chosen_folder:
+            lines.append(f"The folder was chosen by {options.data_dir} / OPTCHECK_DATA_DIR, "
+                         "so no other place was tried.")
+        return "\n".join(lines + [how_to_fix(options)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,24 +119,22 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, allow_download: 
         # An explicit choice is never silently replaced by another folder.
         if _has_all_files(places[0]):
             return places[0]
-        raise DataError(_missing_message([places[0]], explicit=True))
+        raise DataError(_missing_message([places[0]]), chosen_folder=True)
     for folder in places:
         if _has_all_files(folder):
             return folder
     if allow_download or os.environ.get("OPTCHECK_DOWNLOAD") == "1":
         return _download()
-    raise DataError(_missing_message(places, explicit=False))
+    raise DataError(_missing_message(places))
 
 
-def _missing_message(places: list[Path], *, explicit: bool) -> str:
+def _missing_message(places: list[Path]) -> str:
     lines = ["Fashion-MNIST was not found. Looked for " + ", ".join(FILES.values()) + " in:"]
     for folder in places:
         missing = [n for n in FILES.values() if not (folder / n).is_file()]
         state = "folder does not exist" if not folder.is_dir() else "missing " + ", ".join(missing)
         lines.append(f"  - {folder} ({state})")
-    if explicit:
-        lines.append("The folder was chosen by --optcheck-data-dir / OPTCHECK_DATA_DIR, so no other place was tried.")
-    return "\n".join(lines + [HOW_TO_FIX])
+    return "\n".join(lines)
 
 
 def _download() -> Path:
@@ -109,7 +143,7 @@ def _download() -> Path:
 
         keras.datasets.fashion_mnist.load_data()
     except Exception as exc:  # any network or file error: explain, don't trace
-        raise DataError(f"Downloading Fashion-MNIST with Keras failed: {exc}\n{HOW_TO_FIX}") from None
+        raise DataError(f"Downloading Fashion-MNIST with Keras failed: {exc}") from None
     return KERAS_CACHE.expanduser()
 
 
@@ -119,19 +153,19 @@ def read_idx(path: Path, magic: int) -> tuple[np.ndarray, str]:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: not a readable gzip file ({exc}).\n{HOW_TO_FIX}") from None
+        raise DataError(f"{path}: not a readable gzip file ({exc}).") from None
     ndim = 3 if magic == IMAGES_MAGIC else 1
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"{path}: too short to be an IDX file ({len(raw)} bytes).\n{HOW_TO_FIX}")
+        raise DataError(f"{path}: too short to be an IDX file ({len(raw)} bytes).")
     found, *shape = struct.unpack(f">{1 + ndim}I", raw[:header])
     if found != magic:
-        raise DataError(f"{path}: magic number {found}, expected {magic}; this is not the right IDX file.\n{HOW_TO_FIX}")
+        raise DataError(f"{path}: magic number {found}, expected {magic}; this is not the right IDX file.")
     expected = int(np.prod(shape))
     if len(raw) - header != expected:
         raise DataError(
             f"{path}: header promises {expected} bytes of data for shape {tuple(shape)}, "
-            f"the file holds {len(raw) - header}; it is truncated or damaged.\n{HOW_TO_FIX}"
+            f"the file holds {len(raw) - header}; it is truncated or damaged."
         )
     array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
     return array, hashlib.sha256(raw).hexdigest()
@@ -151,7 +185,7 @@ def load_dataset(data_dir: str | os.PathLike | None = None, *, allow_download: b
         bad = [FILES[k] for k in FILES if digests[k] != OFFICIAL_SHA256[k]]
         raise DataError(
             f"{folder}: {', '.join(bad)} has the size of Fashion-MNIST but not its contents "
-            f"(sha256 of the decompressed data differs); the file is damaged or not Fashion-MNIST.\n{HOW_TO_FIX}"
+            f"(sha256 of the decompressed data differs); the file is damaged or not Fashion-MNIST."
         )
     checksum = hashlib.sha256("".join(digests[k] for k in FILES).encode()).hexdigest()
     return Dataset(
@@ -175,11 +209,10 @@ def _check_consistency(folder: Path, arrays: dict[str, np.ndarray]) -> None:
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.shape[1:] != (28, 28):
-            raise DataError(f"{folder / FILES['x_' + split]}: images are {images.shape[1:]}, expected 28x28.\n{HOW_TO_FIX}")
+            raise DataError(f"{folder / FILES['x_' + split]}: images are {images.shape[1:]}, expected 28x28.")
         if len(images) != len(labels):
             raise DataError(
-                f"{folder}: {len(images)} {split} images but {len(labels)} labels; the files do not belong together.\n"
-                f"{HOW_TO_FIX}"
+                f"{folder}: {len(images)} {split} images but {len(labels)} labels; the files do not belong together."
             )
         if labels.size and labels.max() > 9:
-            raise DataError(f"{folder / FILES['y_' + split]}: label {labels.max()} is outside 0-9.\n{HOW_TO_FIX}")
+            raise DataError(f"{folder / FILES['y_' + split]}: label {labels.max()} is outside 0-9.")

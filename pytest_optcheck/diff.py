@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from .report import DASH, ReportInput, Section, Table, label_of, markdown, order_names, plain_text, seeds_text
+from .report import DASH, ReportInput, Section, Table, label_of, markdown, order_names, plain_text, plural, seeds_text
 from .suite import EPOCH_METRICS
 
 
@@ -103,17 +103,24 @@ def margin_text(record: dict) -> str:
     return DASH if margin is None else f"{margin:+.4f}"
 
 
-def claims_section(old: ReportInput, new: ReportInput) -> Section:
+def claims_section(old: ReportInput, new: ReportInput, old_name: str, new_name: str) -> Section:
     common = [c for c in order_names(new.claims, new.suite, kind="claims") if c in old.claims]
+    if not common:
+        counts = f"{old_name}: {_count(old.claims, 'claim')}, {new_name}: {_count(new.claims, 'claim')}"
+        return Section("Claim verdicts", notes=[f"No claim is on both sides to compare ({counts})."])
     flipped = [c for c in common if old.claims[c].get("verdict") != new.claims[c].get("verdict")]
     if not flipped:
-        return Section("Claim verdicts", notes=[f"No verdict changed ({len(common)} claims on both sides)."])
+        return Section("Claim verdicts", notes=[f"No verdict changed ({plural(len(common), 'claim')} on both sides)."])
     headers = ["claim", "old verdict", "new verdict", "old seeds holding", "new seeds holding",
                "old mean margin", "new mean margin"]
     rows = [[c, f"{old.claims[c].get('verdict')}", f"{new.claims[c].get('verdict')}", _holding(old.claims[c]),
              _holding(new.claims[c]), margin_text(old.claims[c]), margin_text(new.claims[c])] for c in flipped]
-    note = f"{len(flipped)} of {len(common)} claims on both sides changed their verdict (old -> new)."
+    note = f"Verdicts changed (old -> new): {len(flipped)} of {plural(len(common), 'claim')} on both sides."
     return Section("Claim verdicts", table=Table(headers, rows), notes=[note])
+
+
+def _count(names: dict, noun: str) -> str:
+    return plural(len(names), noun) if names else "none"
 
 
 def _holding(record: dict) -> str:
@@ -180,16 +187,31 @@ def other_section(old: ReportInput, new: ReportInput, old_name: str, new_name: s
     return Section("Other differences", notes=lines or ["None: the same optimizers, claims, seeds and settings."])
 
 
+def mismatch_warnings(old: ReportInput, new: ReportInput) -> list[str]:
+    """What makes the two sides different experiments, so that their differences mean little."""
+    warnings = []
+    if old.suite_name != new.suite_name:
+        warnings.append(f"the two sides are baselines of different suites ({old.suite_name} and {new.suite_name}); "
+                        "optimizers and claims are matched by name only. Compare two folders of one suite, "
+                        "such as baselines/<suite>/<profile> before and after an upgrade.")
+    elif old.profile_name != new.profile_name:
+        warnings.append(f"the two sides are different profiles ({old.profile_name} and {new.profile_name}) of "
+                        f"suite {new.suite_name}: their runs differ by design. Compare two folders of one profile.")
+    return warnings
+
+
 def head_section(old: ReportInput, new: ReportInput, old_name: str, new_name: str) -> Section:
     facts = [
         ("Old", f"{old_name} (suite {old.suite_name}, profile {old.profile_name}, seeds {seeds_text(old.seeds)})"),
         ("New", f"{new_name} (suite {new.suite_name}, profile {new.profile_name}, seeds {seeds_text(new.seeds)})"),
     ]
+    facts += [("Warning", warning) for warning in mismatch_warnings(old, new)]
     return Section("Compared", facts=facts)
 
 
 def diff_sections(old: ReportInput, new: ReportInput, old_name: str, new_name: str) -> list[Section]:
-    return [head_section(old, new, old_name, new_name), curves_section(old, new), claims_section(old, new),
+    return [head_section(old, new, old_name, new_name), curves_section(old, new),
+            claims_section(old, new, old_name, new_name),
             environment_section(old, new), other_section(old, new, old_name, new_name)]
 
 

@@ -79,3 +79,12 @@ def test_unknown_keyword_argument_is_reported_before_training(capsys, tmp_path, 
                          "--no-cache")
     assert code == 2 and "optimizers.adam.kwargs: Adam takes no argument 'lr'" in err
     assert "trained" not in out
+
+
+def test_missing_data_suggests_this_commands_options(capsys, suite_file, tmp_path):
+    code, out, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "sgd",
+                         "--data-dir", str(tmp_path / "nonexistent"), "--no-cache")
+    assert code == 2 and "Fashion-MNIST was not found" in err and "nonexistent (folder does not exist)" in err
+    assert "The folder was chosen by --data-dir / OPTCHECK_DATA_DIR" in err
+    assert "optcheck run --data-dir DIR" in err and "optcheck run --download" in err
+    assert "--optcheck-" not in err and "trained" not in out

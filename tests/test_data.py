@@ -134,3 +134,24 @@ def test_failed_download_explains_the_other_fixes(monkeypatch):
     with pytest.raises(DataError, match="Downloading Fashion-MNIST with Keras failed: network is unreachable") as info:
         load_dataset(allow_download=True)
     assert "apt-get install dataset-fashion-mnist" in str(info.value)
+
+
+def test_the_fix_names_the_options_of_the_command_in_use(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_dataset(tmp_path / "nowhere")
+    assert "chosen by --optcheck-data-dir / OPTCHECK_DATA_DIR" in str(info.value)
+    assert "pytest --optcheck-data-dir DIR   (or OPTCHECK_DATA_DIR=DIR)" in str(info.value)
+    other = info.value.explain(data.DataOptions("--folder", "--fetch", "mytool"))
+    assert "chosen by --folder / OPTCHECK_DATA_DIR" in other
+    assert "mytool --folder DIR   (or OPTCHECK_DATA_DIR=DIR)" in other
+    assert "mytool --fetch        (or OPTCHECK_DOWNLOAD=1)" in other and "--optcheck" not in other
+
+
+def test_a_data_error_survives_pickling(tmp_path):
+    """An exception is rebuilt from its args when unpickled: the problem and the flag must both be there."""
+    import pickle
+
+    with pytest.raises(DataError) as info:
+        load_dataset(tmp_path / "nowhere")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert str(again) == str(info.value) and again.chosen_folder

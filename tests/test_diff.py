@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from baseline_data import ENVIRONMENT, adam_file, claim_record, run, sgd_file, write_baselines
 
@@ -43,9 +45,10 @@ def test_diff_names_each_difference(capsys, two_sets, fmt):
 
 def test_same_sets_say_nothing_changed(capsys, tmp_path):
     folder = write_baselines(tmp_path)
-    code, out, _ = run(capsys, "diff", folder, folder, "--format", "term")
+    code, out, err = run(capsys, "diff", folder, folder, "--format", "term")
     assert code == 0
-    assert "No verdict changed (1 claims on both sides)." in out
+    assert "No verdict changed (1 claim on both sides)." in out
+    assert "Warning" not in out and err == ""
     assert "The environments are the same." in out
     assert "Bit-identical curves (2 of 2): SGD, Adam." in out or "Bit-identical curves (2 of 2): Adam, SGD." in out
     assert "None: the same optimizers, claims, seeds and settings." in out
@@ -83,6 +86,7 @@ def test_a_run_that_diverged_since_is_named(tmp_path):
     new = load_baseline_dir(write_baselines(tmp_path / "b", optimizers={"sgd": sgd_file(), "adam": broken}),
                             find_suite=False)
     text = render_diff(old, new, fmt="term")
+    assert "Verdicts changed" not in text
     row = next(line for line in text.splitlines() if line.startswith("Adam") and " loss " in line)
     assert "finite -> not finite (seed 1, epoch 2)" in row
 
@@ -91,3 +95,45 @@ def test_missing_folder_is_a_clear_error(capsys, tmp_path):
     folder = write_baselines(tmp_path)
     code, _, err = run(capsys, "diff", folder, tmp_path / "nowhere")
     assert code == 2 and "nowhere: no such folder" in err
+
+
+def renamed(folder, key, value):
+    """Every file of a baseline folder rewritten as if `key` (suite or profile) were `value`."""
+    for path in folder.glob("*.json"):
+        data = json.loads(path.read_text())
+        data[key] = value
+        path.write_text(json.dumps(data))
+    return folder
+
+
+def test_different_suites_are_compared_with_a_warning(capsys, tmp_path):
+    old = write_baselines(tmp_path / "a")
+    new = renamed(write_baselines(tmp_path / "b", suite_name="other"), "suite", "other")
+    for fmt in ("md", "term"):
+        code, out, err = run(capsys, "diff", old, new, "--format", fmt)
+        assert code == 0
+        assert "Warning" in out and "baselines of different suites (pair and other)" in out
+        assert err.startswith("optcheck: warning: the two sides are baselines of different suites (pair and other)")
+
+
+def test_different_profiles_are_compared_with_a_warning(capsys, tmp_path):
+    old = write_baselines(tmp_path / "a")
+    new = renamed(write_baselines(tmp_path / "b", profile="big"), "profile", "big")
+    code, out, err = run(capsys, "diff", old, new, "--format", "term", "--output", tmp_path / "diff.txt")
+    assert code == 0 and "different profiles (small and big) of suite pair" in err
+    assert "different profiles (small and big)" in (tmp_path / "diff.txt").read_text()
+
+
+def test_claims_on_one_side_only_are_counted_per_side(tmp_path):
+    many = {f"claim-{i}": claim_record() for i in range(11)}
+    old = load_baseline_dir(write_baselines(tmp_path / "a", claims=many), find_suite=False)
+    new = load_baseline_dir(write_baselines(tmp_path / "b", claims={}), find_suite=False)
+    text = render_diff(old, new, old_name="A", new_name="B", fmt="term")
+    assert "No claim is on both sides to compare (A: 11 claims, B: none)." in text
+    assert "0 claims on both sides" not in text
+
+
+def test_a_flipped_verdict_is_counted_in_the_singular(two_sets):
+    old, new = (load_baseline_dir(folder, find_suite=False) for folder in two_sets)
+    text = render_diff(old, new, fmt="term")
+    assert "Verdicts changed (old -> new): 1 of 1 claim on both sides." in text
