@@ -46,6 +46,7 @@ batch_size = 32
 train_samples = 200
 epochs = 2
 seeds = [0, 1]
+noise_reruns = 2
 
 [profiles.other]
 train_samples = 100
@@ -67,6 +68,14 @@ kind = "ordering"
 better = "adam"
 worse = "sgd"
 """
+
+
+@pytest.fixture(autouse=True)
+def inner_runs_are_not_xdist_workers(request, monkeypatch):
+    """Under `pytest -n`, an in-process pytester run inherits the worker's PYTEST_XDIST_WORKER,
+    and pytest-benchmark, seeing it, would turn itself off in the inner run too."""
+    if "pytester" in request.fixturenames:
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
 
 
 @pytest.fixture(scope="session")
