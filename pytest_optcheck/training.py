@@ -14,6 +14,7 @@ less Python overhead, so the per-epoch metrics are bit-identical.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -27,6 +28,20 @@ from .suite import EPOCH_METRICS, ModelSpec, OptimizerSpec, Profile, Suite, Trai
 # Steps run per call into TensorFlow. Any value gives the same numbers; this one
 # removes nearly all per-step overhead for the article's 1,688-step epochs.
 STEPS_PER_EXECUTION = 256
+# Keras before 3.7 unrolls the steps of one call into a Python loop of iterator
+# reads, and tf.data refuses more than 32 of them in one function ("An unusually
+# high number of tf.data.Iterator.get_next() calls was detected"). There the
+# engine runs one step per call, as a plain fit does: the same numbers, slower.
+MULTI_STEP_KERAS = (3, 7)
+
+
+def default_steps_per_execution(keras_version: str) -> int:
+    """STEPS_PER_EXECUTION where this Keras runs it, else 1 (also for a version it cannot read)."""
+    match = re.match(r"(\d+)\.(\d+)", keras_version)
+    if match and (int(match[1]), int(match[2])) >= MULTI_STEP_KERAS:
+        return STEPS_PER_EXECUTION
+    return 1
+
 
 def build_model(spec: ModelSpec) -> Any:
     import keras
@@ -48,11 +63,16 @@ def make_optimizer(spec: OptimizerSpec, suite: Suite) -> Any:
         raise OptcheckError(f"{suite.path}: optimizers.{spec.name}: {cls.__name__}(**kwargs) failed: {exc}") from None
 
 
-def compiled_model(suite: Suite, optimizer: str, seed: int, *, steps_per_execution: int = STEPS_PER_EXECUTION) -> Any:
-    """A freshly seeded, compiled model, as the plain script would build it."""
+def compiled_model(suite: Suite, optimizer: str, seed: int, *, steps_per_execution: int | None = None) -> Any:
+    """A freshly seeded, compiled model, as the plain script would build it.
+
+    `steps_per_execution`: default, the most this Keras runs correctly (see above).
+    """
     tensorflow()
     import keras
 
+    if steps_per_execution is None:
+        steps_per_execution = default_steps_per_execution(keras.__version__)
     keras.utils.set_random_seed(seed)
     model = build_model(suite.model)
     model.compile(

@@ -3,8 +3,9 @@
 import pytest
 
 from pytest_optcheck.data import load_dataset
-from pytest_optcheck.suite import load_suite
-from pytest_optcheck.training import train, training_arrays
+from pytest_optcheck.suite import load_suite, replace_profile
+from pytest_optcheck.training import (STEPS_PER_EXECUTION, compiled_model, default_steps_per_execution,
+                                      fit_arguments, train, training_arrays)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,39 @@ def test_engine_equals_plain_model_fit(setup):
     engine = train(suite, "sgd", 0, profile, dataset)
     for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert engine.history[metric] == plain.history[metric]
+
+
+@pytest.mark.parametrize("version, steps", [
+    ("3.0.0", 1), ("3.6.0", 1), ("3.7.0", STEPS_PER_EXECUTION), ("3.10.0", STEPS_PER_EXECUTION),
+    ("3.15.1", STEPS_PER_EXECUTION), ("3.8.0.dev2024112603", STEPS_PER_EXECUTION), ("4.0.0", STEPS_PER_EXECUTION),
+    ("unknown", 1),
+])
+def test_many_steps_per_call_only_where_keras_runs_them(version, steps):
+    assert default_steps_per_execution(version) == steps
+
+
+def test_steps_per_call_do_not_change_the_numbers(setup, tmp_path):
+    """270 steps of batch 1: one full call of 256 steps and a partial one, against one step per call."""
+    import keras
+
+    _, _, dataset = setup
+    from conftest import TINY_SUITE
+
+    path = tmp_path / "batch1.toml"
+    path.write_text(TINY_SUITE.replace("batch_size = 32", "batch_size = 1"))
+    suite = load_suite(path)
+    profile = replace_profile(suite.profile("small"), train_samples=300)
+    x, y = training_arrays(dataset, profile)
+    results = []
+    for steps in (None, 1):
+        model = compiled_model(suite, "adam", 0, steps_per_execution=steps)
+        model.fit(x, y, epochs=2, **fit_arguments(suite.training))
+        scores = model.evaluate(dataset.x_test, dataset.y_test, batch_size=1, verbose=0, return_dict=True)
+        results.append((model.steps_per_execution, model.history.history, scores))
+        keras.backend.clear_session()
+    (engine_steps, engine_history, engine_scores), (one, plain_history, plain_scores) = results
+    assert (engine_steps, one) == (default_steps_per_execution(keras.__version__), 1)
+    assert engine_history == plain_history and engine_scores == plain_scores
 
 
 def test_run_records_epochs_test_metrics_and_environment(setup):
