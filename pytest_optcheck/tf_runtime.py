@@ -12,6 +12,10 @@ from typing import Any
 from .errors import OptcheckError
 
 _configured = False
+# pytest-optcheck does not depend on a TensorFlow wheel: the full and the CPU-only
+# one install the same package, so the user chooses (see pyproject.toml).
+NOT_INSTALLED = ("TensorFlow is not installed. Install it with pip install 'pytest-optcheck[tensorflow]', "
+                 "or 'pytest-optcheck[tensorflow-cpu]' for the CPU-only wheel")
 
 
 def worker_threads() -> int | None:
@@ -31,7 +35,12 @@ def tensorflow() -> Any:
     """Import TensorFlow once, quietly, deterministic, with this process's share of threads."""
     global _configured
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep CUDA-probe noise off the console
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorflow":
+            raise  # TensorFlow is there but broken: its own error says more
+        raise OptcheckError(NOT_INSTALLED) from None
 
     if not _configured:
         threads = worker_threads()

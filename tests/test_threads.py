@@ -32,3 +32,16 @@ def test_bad_thread_count_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("OPTCHECK_THREADS", "many")
     with pytest.raises(OptcheckError, match="OPTCHECK_THREADS='many': give a whole number of threads"):
         tf_runtime.worker_threads()
+
+
+def test_missing_tensorflow_names_the_extras_that_install_it(monkeypatch):
+    import sys
+
+    import pytest
+
+    from pytest_optcheck.errors import OptcheckError
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow now fails as if not installed
+    with pytest.raises(OptcheckError, match=r"TensorFlow is not installed. Install it with pip install "
+                                            r"'pytest-optcheck\[tensorflow\]', or 'pytest-optcheck\[tensorflow-cpu\]'"):
+        tf_runtime.tensorflow()
