@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping
 
 from .claims import ClaimSpec, Verdict
 from .errors import OptcheckError
+from .noise import NoiseEnvelope
+from .records import FORMAT, OptimizerBaseline, load_claims_baseline
 from .runs import RunResult, digest, spec_hash
 from .suite import EPOCH_METRICS, Profile, Suite, Tolerance
 
-FORMAT = 1
 CLAIMS_FILE = "claims.json"
 
 
@@ -38,35 +39,16 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A baseline file's content, None if it does not exist, a clear error if it is damaged."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise OptcheckError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise OptcheckError(
-            f"{path}: baseline is not valid JSON ({exc}); restore it from git "
-            "(git checkout -- PATH) or rewrite it with --optcheck-update"
-        ) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise OptcheckError(f"{path}: not a baseline of format {FORMAT}; rewrite it with --optcheck-update")
-    return data
-
-
 def profile_seeds_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
     """What produced an optimizer's baseline: its spec on this profile, and the seeds."""
     return digest({"spec": spec_hash(suite, optimizer, profile), "seeds": list(profile.seeds)})
 
 
-def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Mapping[int, RunResult]) -> dict:
-    """The content of `<optimizer>.json` for these runs (one per seed of the profile)."""
+def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Mapping[int, RunResult],
+                       noise: NoiseEnvelope | None = None) -> dict:
+    """The content of `<optimizer>.json` for these runs (one per seed of the profile) and their noise envelope."""
     first = next(iter(runs.values()))
-    return {
+    content = {
         "format": FORMAT,
         "suite": suite.name,
         "profile": profile.name,
@@ -86,6 +68,9 @@ def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Map
             for seed, run in sorted(runs.items())
         },
     }
+    if noise is not None:
+        content["noise"] = noise.to_json()
+    return content
 
 
 def claim_spec_hash(suite: Suite, claim: ClaimSpec, profile: Profile) -> str:
@@ -131,7 +116,7 @@ class Comparison:
 
 
 def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tolerance]) -> Comparison:
-    """Compare two optimizer baselines (`measured` built from the current runs) value by value."""
+    """Compare two optimizer baselines value by value with fixed tolerances (`measured` built from the runs)."""
     differences: list[Difference] = []
     identical = True
     count = 0
@@ -176,10 +161,15 @@ def format_differences(differences: list[Difference], limit: int = 20) -> str:
     return table
 
 
-def largest_change(old: dict | None, new: dict) -> str:
+def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
     """A one-line description of how much an optimizer's curves moved in a refresh."""
     if old is None:
         return "new baseline"
+    if old.noise is None and "noise" in new:
+        prefix = "noise envelope added; "
+    else:
+        prefix = ""
+    old = old.data
     best: tuple[float, str] = (-1.0, "")
     for seed, run in new["seeds"].items():
         previous = old.get("seeds", {}).get(seed)
@@ -192,8 +182,8 @@ def largest_change(old: dict | None, new: dict) -> str:
                 if abs(b - a) > best[0]:
                     best = (abs(b - a), f"{metric} seed {seed} epoch {epoch}: {a:.6g} -> {b:.6g} ({b - a:+.3g})")
     if best[0] == 0.0:
-        return "curves unchanged (bit-identical)"
-    return "largest change: " + best[1] if best[1] else "no comparable values"
+        return prefix + "curves unchanged (bit-identical)"
+    return prefix + ("largest change: " + best[1] if best[1] else "no comparable values")
 
 
 def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
@@ -210,11 +200,11 @@ def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
             for path in sorted(profile_dir_.glob("*.json")):
                 if path.name == CLAIMS_FILE:
                     try:
-                        data = read_json(path) or {}
+                        stored = load_claims_baseline(path)
                     except OptcheckError:
                         continue
                     ids = {c.id for c in suite.claims}
-                    unused += [f"{path} claim {cid!r}" for cid in data.get("claims", {}) if cid not in ids]
+                    unused += [f"{path} claim {cid!r}" for cid in (stored.claims if stored else {}) if cid not in ids]
                 elif path.stem not in suite.optimizers:
                     unused.append(str(path))
     return unused

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from . import baselines
+from . import baselines, records
 from .claims import ClaimSpec, Verdict
+from .curves import check_curves
 from .data import DataError
 from .environment import environment
 from .errors import OptcheckError
@@ -121,52 +122,77 @@ class CurveItem(OptcheckItem):
         state.record_measured(self.suite, profile, self.optimizer, measured)
         diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
 
-        failure = self._problem(path, measured)
-        if failure is None and state.options.update != "all":
-            if diverged:
-                self.status("diverged")
-                raise AssertionError(f"{self.name}: diverged at epoch {_diverged_text(diverged)}")
-            return
-        if state.options.update is not None:
-            state.updates.append(Update(str(path), "optimizer", measured))
-            self.status("updated")
+        try:
+            recorded = records.load_optimizer_baseline(path)
+        except OptcheckError as exc:
+            recorded, failure = None, self._damaged(exc)
+        else:
+            failure = self._problem(path, recorded, measured)
+        update = state.options.update
+        # A baseline without a noise envelope is refreshed by --optcheck-update too, to record one.
+        stale = recorded is not None and recorded.noise is None and not self.spec.explicit_tolerances
+        if update == "all" or (update and (failure or stale)):
+            self._update(path, recorded, measured)
             if diverged:
                 raise AssertionError(f"{self.name}: baseline updated, but the run diverged at epoch "
                                      f"{_diverged_text(diverged)}")
             return
-        raise AssertionError(failure)
+        if failure:
+            raise AssertionError(failure)
+        if diverged:
+            self.status("diverged")
+            raise AssertionError(f"{self.name}: diverged at epoch {_diverged_text(diverged)}")
 
-    def _problem(self, path: Path, measured: dict) -> str | None:
+    @property
+    def spec(self):
+        return self.suite.optimizer(self.optimizer)
+
+    def _update(self, path: Path, recorded: records.OptimizerBaseline | None, measured: dict) -> None:
+        """Queue the new baseline, with its noise envelope; unchanged curves keep the stored file."""
+        state = self.session_state
+        if recorded is not None and recorded.noise is not None:
+            kept = {**measured, "noise": recorded.data["noise"]}
+            if recorded.curves_equal(kept):
+                # The same curves need no new envelope: nothing retrains, and the file stays as it is.
+                state.updates.append(Update(str(path), "optimizer", kept))
+                self.status("identical")
+                return
+        envelope = None if self.spec.explicit_tolerances else state.envelope(self.suite, self.optimizer)
+        content = baselines.optimizer_baseline(self.suite, state.profile(self.suite), self.optimizer,
+                                               state.runs(self.suite, self.optimizer), envelope)
+        state.updates.append(Update(str(path), "optimizer", content))
+        self.status("updated")
+
+    def _damaged(self, exc: OptcheckError) -> str:
+        self.status("damaged baseline")
+        return f"{exc}\nOr rewrite it from a fresh run: {self.session_state.refresh_command(self.nodeid)}"
+
+    def _problem(self, path: Path, recorded: records.OptimizerBaseline | None, measured: dict) -> str | None:
         """Why the curves fail against the baseline, or None if they pass."""
         state = self.session_state
-        spec = self.suite.optimizer(self.optimizer)
+        spec = self.spec
         refresh = state.refresh_command(self.nodeid)
-        try:
-            recorded = baselines.read_json(path)
-        except OptcheckError as exc:
-            self.status("damaged baseline")
-            return f"{exc}\nOr rewrite it from a fresh run: {refresh}"
         if recorded is None:
             self.status("missing")
             return f"{self.name}: no baseline at {path}\nCreate it with: {refresh}"
-        if recorded.get("spec_hash") != measured["spec_hash"]:
+        if recorded.spec_hash != measured["spec_hash"]:
             self.status("spec changed")
             return (
                 f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
             )
-        state.warn_if_environment_differs(path, recorded.get("environment", {}))
-        comparison = baselines.compare_curves(recorded, measured, spec.tolerances)
-        if comparison.differences:
-            self.status("outside tolerance")
-            return (
-                f"{self.name}: {len(comparison.differences)} of {comparison.values} values outside tolerance "
-                f"against {path} ({spec.label}, profile {recorded['profile']})\n"
-                f"{baselines.format_differences(comparison.differences)}\n"
-                f"If the change is expected, refresh with: {refresh}"
-            )
-        self.status("identical" if comparison.identical else "within tolerance")
-        return None
+        state.warn_if_environment_differs(path, recorded.environment)
+        result = check_curves(recorded, measured, spec)
+        self.status(result.status)
+        if not result.failed:
+            return None
+        if result.status == "changed":
+            headline = (f"{self.name}: {spec.label} trains differently from its baseline {path} "
+                        f"(profile {recorded.profile}); shift in units of the noise: {', '.join(result.moved)}")
+        else:
+            headline = (f"{self.name}: values outside the fixed tolerances against {path} "
+                        f"({spec.label}, profile {recorded.profile})")
+        return f"{headline}\n{result.detail}\nIf the change is expected, refresh with: {refresh}"
 
 
 class ClaimItem(OptcheckItem):
@@ -178,8 +204,9 @@ class ClaimItem(OptcheckItem):
 
     def _recorded(self, state: OptcheckSession) -> dict | None:
         path = baselines.claims_path(state.baseline_root(), self.suite, state.profile(self.suite))
-        data = baselines.read_json(path)
-        return None if data is None else data.get("claims", {}).get(self.claim.id)
+        stored = records.load_claims_baseline(path)
+        record = None if stored is None else stored.claims.get(self.claim.id)
+        return None if record is None else record.data
 
     def mark_recorded_failure(self, state: OptcheckSession) -> None:
         """Where the baseline says the claim does not hold, expect it to fail (strictly)."""

@@ -23,6 +23,7 @@ from tabulate import tabulate
 
 from . import baselines
 from .errors import OptcheckError
+from .records import load_claims_baseline, load_optimizer_baseline
 from .suite import Suite, load_suite
 
 DASH = "—"
@@ -510,11 +511,10 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
     optimizers: dict[str, dict] = {}
     claims_file: dict | None = None
     for file in files:
-        data = baselines.read_json(file)
         if file.name == baselines.CLAIMS_FILE:
-            claims_file = check_claims_file(file, data)
+            claims_file = load_claims_baseline(file).data
         else:
-            optimizers[file.stem] = check_optimizer_file(file, data)
+            optimizers[file.stem] = load_optimizer_baseline(file).data
     first = claims_file or next(iter(optimizers.values()))
     suite_name = first.get("suite") or folder.parent.name
     suite = find_suite_file(folder, suite_name, suite_path) if (find_suite or suite_path) else None
@@ -542,32 +542,6 @@ def baseline_files(folder: Path) -> list[Path]:
         raise OptcheckError(f"{folder}: no baseline files (*.json) in this folder; write them with "
                             "pytest --optcheck --optcheck-update-all, or give a folder baselines/<suite>/<profile>")
     return files
-
-
-def check_optimizer_file(path: Path, data: dict | None) -> dict:
-    """The optimizer baseline, or a clear error naming what is missing."""
-    data = data or {}
-    seeds = data.get("seeds")
-    if not isinstance(seeds, dict) or not seeds:
-        raise OptcheckError(f"{path}: not an optimizer baseline (no 'seeds' with runs); restore it from git "
-                            "or rewrite it with pytest --optcheck --optcheck-update-all")
-    for seed, run in seeds.items():
-        if not seed.lstrip("-").isdigit():
-            raise OptcheckError(f"{path}: seed key {seed!r} is not a whole number; restore the file from git")
-        history = run.get("history") if isinstance(run, dict) else None
-        if not isinstance(history, dict) or not all(isinstance(history.get(m), list) for m in
-                                                        ("loss", "accuracy", "val_loss", "val_accuracy")):
-            raise OptcheckError(f"{path}: seed {seed} has no complete 'history' (loss, accuracy, val_loss, "
-                                "val_accuracy); restore the file from git or rewrite it with --optcheck-update-all")
-    return data
-
-
-def check_claims_file(path: Path, data: dict | None) -> dict:
-    data = data or {}
-    if not isinstance(data.get("claims"), dict):
-        raise OptcheckError(f"{path}: not a claims baseline (no 'claims' table); restore it from git "
-                            "or rewrite it with pytest --optcheck --optcheck-update-all")
-    return data
 
 
 def find_suite_file(folder: Path, suite_name: str, suite_path: str | Path | None) -> Suite | None:

@@ -30,16 +30,18 @@ class Runner:
             self._dataset = load_dataset(self.data_dir, allow_download=self.allow_download)
         return self._dataset
 
-    def key(self, suite: Suite, optimizer: str, seed: int, profile: Profile) -> str:
-        return run_key(suite, optimizer, seed, profile, self.dataset.checksum, environment())
+    def key(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> str:
+        return run_key(suite, optimizer, seed, profile, self.dataset.checksum, environment(), nudge)
 
-    def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile) -> RunResult:
-        key = self.key(suite, optimizer, seed, profile)
+    def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile, *, nudge: int | None = None) -> RunResult:
+        """The run; with `nudge`, the same run with its initial weights moved one ulp (see nudge.py)."""
+        key = self.key(suite, optimizer, seed, profile, nudge)
         if key not in self._runs:
-            self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key))
+            self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key, nudge))
         return self._runs[key]
 
-    def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str) -> RunResult:
+    def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
+               nudge: int | None) -> RunResult:
         from .suite import check_optimizers
         from .training import train  # imports TensorFlow: only when something trains
 
@@ -48,4 +50,4 @@ class Runner:
             # cached session never needs Keras, so it never pays for importing it.
             check_optimizers(suite)
             self._checked.add(suite.path)
-        return train(suite, optimizer, seed, profile, self.dataset, key=key)
+        return train(suite, optimizer, seed, profile, self.dataset, key=key, nudge=nudge)

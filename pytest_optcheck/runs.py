@@ -28,6 +28,7 @@ class RunResult:
     diverged_at: int | None
     environment: dict[str, str]
     key: str = ""
+    nudge: int | None = None  # the nudge seed of a noise-model run (see nudge.py), None for a plain run
     cached: bool = field(default=False, compare=False)
 
     @property
@@ -49,6 +50,7 @@ class RunResult:
             "diverged_at_epoch": self.diverged_at,
             "environment": self.environment,
             "key": self.key,
+            "nudge": self.nudge,
         }
 
     @classmethod
@@ -67,6 +69,7 @@ class RunResult:
             diverged_at=data["diverged_at_epoch"],
             environment=data["environment"],
             key=data.get("key", ""),
+            nudge=data.get("nudge"),
         )
 
 
@@ -119,12 +122,15 @@ def spec_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
 
 
 def run_key(suite: Suite, optimizer: str, seed: int, profile: Profile, data_checksum: str,
-            environment: dict[str, str]) -> str:
+            environment: dict[str, str], nudge: int | None = None) -> str:
     """The cache key: change anything that can change the result and the run trains again."""
-    return digest({
+    identity = {
         "spec": spec_identity(suite, optimizer, profile),
         "seed": seed,
         "data": data_checksum,
         "environment": environment,
         "format": FORMAT,
-    })
+    }
+    if nudge is not None:  # plain runs keep the keys they always had
+        identity["nudge"] = nudge
+    return digest(identity)

@@ -14,12 +14,14 @@ from typing import Any
 
 from . import atomic, baselines
 from .claims import ClaimSpec, Verdict, judge
+from .noise import NoiseEnvelope, measure_envelope
+from .records import load_claims_baseline, load_optimizer_baseline
 from .environment import differences as environment_differences
 from .environment import environment
 from .errors import OptcheckError
 from .runner import Runner
 from .runs import RunResult
-from .suite import Profile, Suite
+from .suite import EPOCH_METRICS, Profile, Suite
 
 
 class OptcheckEnvironmentWarning(UserWarning):
@@ -74,6 +76,16 @@ class OptcheckSession:
         """The optimizer's run on every seed of the session's profile."""
         profile = self.profile(suite)
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
+
+    def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
+        """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
+        profile = self.profile(suite)
+        nudges = tuple(range(1, profile.noise_reruns + 1))
+        baseline = self.runs(suite, optimizer)
+        nudged = {seed: [self.runner.run(suite, optimizer, seed, profile, nudge=n).history for n in nudges]
+                  for seed in profile.seeds}
+        return measure_envelope({seed: run.history for seed, run in baseline.items()}, nudged,
+                                EPOCH_METRICS, profile.epochs, nudges)
 
     def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
         profile = self.profile(suite)
@@ -135,12 +147,19 @@ class OptcheckSession:
         self.claim_records.update(data.get("claim_records", {}))
 
     def write_updates(self) -> None:
-        """Write every pending baseline update; only the controller calls this."""
+        """Write every pending baseline update; only the controller calls this.
+
+        A file whose curves, envelope and verdicts are unchanged is left as it is (timings
+        differ on every run), so a refresh shows in `git diff` only where something changed.
+        """
         claim_files: dict[str, tuple[dict, dict[str, dict]]] = {}
         for update in sorted(self.updates, key=lambda u: (u.path, u.claim_id)):
             path = Path(update.path)
             if update.kind == "optimizer":
-                old = _read_quietly(path)
+                old = _read_quietly(load_optimizer_baseline, path)
+                if old is not None and old.curves_equal(update.content):
+                    self.changes.append(f"{path}: unchanged (curves and noise envelope bit-identical), not rewritten")
+                    continue
                 atomic.write_text(path, baselines.dumps(update.content))
                 self.changes.append(f"{path}: {baselines.largest_change(old, update.content)}")
             else:
@@ -148,21 +167,29 @@ class OptcheckSession:
                 records[update.claim_id] = update.content
         for name, (header, records) in claim_files.items():
             path = Path(name)
-            old = _read_quietly(path)
+            old = _read_quietly(load_claims_baseline, path)
             if old is None and path.exists():
                 self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
-            merged = dict((old or {}).get("claims", {}))
+            merged = dict(old.data["claims"]) if old else {}
             for claim_id, record in records.items():
                 before = merged.get(claim_id, {}).get("verdict")
                 if before != record["verdict"]:
                     self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
                 merged[claim_id] = record
-            atomic.write_text(path, baselines.dumps({**header, "claims": dict(sorted(merged.items()))}))
+            content = {**header, "claims": dict(sorted(merged.items()))}
+            if old is not None and _same_json(old.data, content):
+                self.changes.append(f"{path}: unchanged, not rewritten")
+                continue
+            atomic.write_text(path, baselines.dumps(content))
             self.changes.append(f"{path}: {len(records)} claim record(s) written")
 
 
-def _read_quietly(path: Path) -> dict | None:
+def _same_json(a: dict, b: dict) -> bool:
+    return baselines.dumps(a) == baselines.dumps(b)
+
+
+def _read_quietly(load, path: Path):
     try:
-        return baselines.read_json(path)
+        return load(path)
     except OptcheckError:
         return None  # a damaged file being replaced by an update

@@ -76,7 +76,10 @@ class OptimizerSpec:
     label: str
     class_path: str
     kwargs: dict[str, Any]
+    # Fixed tolerances: used when the suite states them (`explicit_tolerances`), or when a
+    # baseline has no noise envelope; otherwise curves are checked against the measured noise.
     tolerances: dict[str, Tolerance]
+    explicit_tolerances: bool = False
     published: dict[str, float] = field(default_factory=dict)  # the source's own figures
     described: dict[str, str] = field(default_factory=dict)  # the source's words (speed, quality)
 
@@ -93,6 +96,8 @@ class Profile:
     train_samples: int | None
     epochs: int
     seeds: tuple[int, ...]
+    # Nudged reruns per seed when a baseline is written: they measure the noise envelope.
+    noise_reruns: int = 4
 
 
 @dataclass(frozen=True)
@@ -205,8 +210,9 @@ def load_suite(path: str | Path) -> Suite:
 
     model = _model(root.table("model"))
     training = _training(root.table("training"))
+    explicit = bool(root.table("tolerances").data)
     tolerances = _tolerances(root.table("tolerances"), DEFAULT_TOLERANCES)
-    optimizers = _optimizers(root.table("optimizers"), tolerances)
+    optimizers = _optimizers(root.table("optimizers"), tolerances, explicit)
     profiles = _profiles(root.table("profiles"))
     if default_profile not in profiles:
         raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
@@ -269,7 +275,7 @@ def _tolerances(t: _Table, inherited: dict[str, Tolerance]) -> dict[str, Toleran
     return result
 
 
-def _optimizers(t: _Table, tolerances: dict[str, Tolerance]) -> dict[str, OptimizerSpec]:
+def _optimizers(t: _Table, tolerances: dict[str, Tolerance], explicit: bool) -> dict[str, OptimizerSpec]:
     if not t.data:
         raise OptcheckError(f"{t.path}: the suite has no optimizers; add at least one [optimizers.NAME] table")
     result = {}
@@ -283,6 +289,7 @@ def _optimizers(t: _Table, tolerances: dict[str, Tolerance]) -> dict[str, Optimi
             class_path=o.get("class", str),
             kwargs=dict(o.get("kwargs", dict, {})),
             tolerances=_tolerances(o.table("tolerances"), tolerances),
+            explicit_tolerances=explicit or bool(o.table("tolerances").data),
             published={k: published.get(k, float) for k in list(published.data)},
             described={k: described.get(k, str) for k in list(described.data)},
         )
@@ -301,6 +308,8 @@ def _profiles(t: _Table) -> dict[str, Profile]:
             train_samples=p.get("train_samples", int, None, check=_positive),
             epochs=p.get("epochs", int, check=_positive),
             seeds=tuple(p.get("seeds", list, check=_int_list)),
+            noise_reruns=p.get("noise_reruns", int, 4,
+                               check=lambda v: None if v >= 2 else "must be 2 or more (nudged reruns per seed)"),
         )
         p.reject_unknown()
     return result

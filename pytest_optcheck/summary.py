@@ -7,6 +7,7 @@ from collections import Counter
 
 from . import atomic, baselines
 from .errors import OptcheckError
+from .records import load_claims_baseline, load_optimizer_baseline
 from .report import ReportInput, render_markdown, render_terminal
 from .session import OptcheckSession
 from .suite import Suite
@@ -68,8 +69,9 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
         if not measured and not claims:
             continue
         root = state.baseline_root()
-        stored = {name: _stored(baselines.optimizer_path(root, suite, profile, name)) for name in measured}
-        stored_claims = _stored(baselines.claims_path(root, suite, profile)) or {}
+        stored = {name: _stored(load_optimizer_baseline, baselines.optimizer_path(root, suite, profile, name))
+                  for name in measured}
+        stored_claims = _stored(load_claims_baseline, baselines.claims_path(root, suite, profile)) or {}
         inputs.append(ReportInput(
             suite=suite,
             suite_name=suite.name,
@@ -99,8 +101,9 @@ def _plot_dir(state: OptcheckSession, inp: ReportInput, inputs: list[ReportInput
     return state.options.plots if len(inputs) == 1 else state.options.plots / inp.suite_name
 
 
-def _stored(path) -> dict | None:
+def _stored(load, path) -> dict | None:
     try:
-        return baselines.read_json(path)
+        record = load(path)
     except OptcheckError:
         return None  # the item reports a damaged baseline; the report shows "no baseline"
+    return None if record is None else record.data

@@ -104,12 +104,21 @@ def fit_arguments(training: TrainingSpec) -> dict[str, Any]:
     }
 
 
-def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "") -> RunResult:
-    """Train one run and record per-epoch metrics and seconds, then test metrics."""
+def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
+          nudge: int | None = None) -> RunResult:
+    """Train one run and record per-epoch metrics and seconds, then test metrics.
+
+    `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
+    to measure the run's sensitivity to rounding.
+    """
     import keras
 
     x, y = training_arrays(dataset, profile)
     model = compiled_model(suite, optimizer, seed)
+    if nudge is not None:
+        from .nudge import nudge_weights
+
+        nudge_weights(model, nudge)
     clock = epoch_clock()
     model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
     history = {m: [float(v) for v in model.history.history.get(m, [])] for m in EPOCH_METRICS}
@@ -131,6 +140,7 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
         diverged_at=clock.diverged_at,
         environment=environment(),
         key=key,
+        nudge=nudge,
     )
 
 

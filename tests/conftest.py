@@ -46,6 +46,7 @@ batch_size = 32
 train_samples = 200
 epochs = 2
 seeds = [0, 1]
+noise_reruns = 2
 
 [profiles.other]
 train_samples = 100

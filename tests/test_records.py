@@ -1,0 +1,88 @@
+"""Baseline files are validated completely when read: one clear error naming the file and key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_optcheck.records import BaselineError, load_claims_baseline, load_optimizer_baseline
+
+from baseline_data import SMOKE
+
+
+def damaged(tmp_path, name, change):
+    data = json.loads((SMOKE / name).read_text())
+    change(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def problem(load, path) -> str:
+    with pytest.raises(BaselineError) as info:
+        load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and f"git checkout -- {path}" in message
+    return message
+
+
+def test_the_committed_baselines_are_valid():
+    for path in SMOKE.glob("*.json"):
+        load = load_claims_baseline if path.name == "claims.json" else load_optimizer_baseline
+        record = load(path)
+        assert record is not None and record.path == path
+
+
+def test_a_missing_file_is_none(tmp_path):
+    assert load_optimizer_baseline(tmp_path / "adam.json") is None
+    assert load_claims_baseline(tmp_path / "claims.json") is None
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda d: d["seeds"]["1"].pop("history"), "seeds.1.history: missing"),
+    (lambda d: d["seeds"]["0"]["history"]["loss"].__setitem__(1, "0.5"), "seeds.0.history.loss[1]: expected a number"),
+    (lambda d: d["seeds"]["0"]["history"]["val_accuracy"].append(0.5), "seeds.0.history.val_accuracy: 4 values for 3"),
+    (lambda d: d["seeds"]["0"]["history"]["loss"].pop(), "seeds.0.history: the metrics have different numbers"),
+    (lambda d: d["seeds"].__setitem__("x", d["seeds"]["0"]), "seeds.x: a seed must be a whole number"),
+    (lambda d: d.__setitem__("seeds", {}), "seeds: no seeds"),
+    (lambda d: d.__setitem__("epochs", "3"), "epochs: expected a whole number"),
+    (lambda d: d["environment"].__setitem__("cpu", 3), "environment.cpu: expected a string"),
+    (lambda d: d["seeds"]["0"]["test"].__setitem__("accuracy", True), "seeds.0.test.accuracy: expected a number"),
+    (lambda d: d.__setitem__("noise", {"nudges": [1], "samples": 2, "method": "m", "scale": {"loss": [0.1]}}),
+     "noise.scale.loss: expected a list of 3 numbers"),
+    (lambda d: d.__setitem__("noise", {"nudges": [1], "samples": 2, "method": "m", "scale": {"loss": [0.1, 0, 1]}}),
+     "noise.scale.loss: every scale must be above zero"),
+    (lambda d: d.__setitem__("format", 7), "format 7, expected 1"),
+])
+def test_each_damage_of_an_optimizer_file_is_named(tmp_path, change, key):
+    path = damaged(tmp_path, "adam.json", change)
+    assert key in problem(load_optimizer_baseline, path)
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda d: d["claims"]["momentum-beats-sgd"].__setitem__("verdict", "maybe"),
+     "claims.momentum-beats-sgd.verdict: 'maybe' is not a verdict; expected one of: holds, fails, inconclusive"),
+    (lambda d: d["claims"]["momentum-beats-sgd"]["margins"].__setitem__("0", "big"),
+     "claims.momentum-beats-sgd.margins.0: expected a number or null"),
+    (lambda d: d["claims"].__setitem__("momentum-beats-sgd", []), "claims.momentum-beats-sgd: expected a table"),
+    (lambda d: d.pop("claims"), "claims: missing"),
+])
+def test_each_damage_of_a_claims_file_is_named(tmp_path, change, key):
+    path = damaged(tmp_path, "claims.json", change)
+    assert key in problem(load_claims_baseline, path)
+
+
+def test_a_file_that_is_not_a_table(tmp_path):
+    path = tmp_path / "adam.json"
+    path.write_text("[1, 2]")
+    assert "expected a JSON table" in problem(load_optimizer_baseline, path)
+
+
+def test_timings_do_not_make_curves_differ():
+    record = load_optimizer_baseline(SMOKE / "adam.json")
+    other = json.loads(json.dumps(record.data))
+    other["seeds"]["0"]["epoch_seconds"] = [9.0, 9.0, 9.0]
+    assert record.curves_equal(other)
+    other["seeds"]["0"]["history"]["loss"][0] += 1e-9
+    assert not record.curves_equal(other)
