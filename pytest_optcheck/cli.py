@@ -55,7 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=command_run)
     add_report_command(commands)
     add_diff_command(commands)
+    add_sensitivity_command(commands)
     return parser
+
+
+def add_sensitivity_command(commands) -> None:
+    sense = commands.add_parser(
+        "sensitivity", help="mutation testing: which small optimizer changes the checks catch, and false alarms")
+    sense.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
+    sense.add_argument("--profile", help="profile name (default: the suite's default_profile)")
+    sense.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
+    sense.add_argument("--baselines", type=Path, default=Path("baselines"), metavar="DIR",
+                       help="baseline folder (default: %(default)s)")
+    sense.add_argument("--nudges", type=positive_int, nargs="+", default=None, metavar="SEED",
+                       help="nudge seeds of the benign one-ulp perturbations (default: 101 102 103)")
+    sense.add_argument("--no-onednn", action="store_true",
+                       help="skip the benign perturbation that trains with oneDNN switched the other way")
+    sense.add_argument("--output", type=Path, metavar="PATH", help="also write the table (Markdown) here")
+    sense.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="run cache (default: %(default)s)")
+    sense.add_argument("--no-cache", action="store_true", help="train even if runs are cached, store nothing")
+    sense.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
+    sense.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
+    sense.set_defaults(handler=command_sensitivity)
 
 
 def add_report_command(commands) -> None:
@@ -148,6 +169,42 @@ def command_diff(args: argparse.Namespace) -> int:
         print(f"optcheck: warning: {warning}", file=sys.stderr)
     emit(render_diff(old, new, old_name=str(args.old_dir), new_name=str(args.new_dir), fmt=args.format),
          args.output)
+    return 0
+
+
+def command_sensitivity(args: argparse.Namespace) -> int:
+    from .data import DataError, DataOptions
+    from .runner import Runner
+    from .sensitivity import DEFAULT_NUDGES, Sensitivity, render
+    from .suite import load_suite
+
+    suite = load_suite(args.suite)
+    profile = suite.profile(args.profile)
+    names = args.optimizer or list(suite.optimizers)
+    for name in names:
+        suite.optimizer(name)
+    cache = None if args.no_cache else args.cache_dir
+    runner = Runner(cache, data_dir=args.data_dir, allow_download=args.download)
+    try:
+        runner.dataset
+    except DataError as exc:
+        raise OptcheckError(exc.explain(DataOptions("--data-dir", "--download", "optcheck sensitivity"))) from None
+    study = Sensitivity(suite, profile, args.baselines, runner)
+    for name in names:
+        study.recorded(name)  # every baseline must exist before hours of training
+    nudges = tuple(args.nudges or DEFAULT_NUDGES)
+    trials = []
+    for name in names:
+        print(f"sensitivity: {name}: mutations, then {len(nudges)} nudges", file=sys.stderr, flush=True)
+        trials += study.mutation_trials(name) + study.nudge_trials(name, nudges)
+    if not args.no_onednn:
+        print("sensitivity: oneDNN switched, in a child process", file=sys.stderr, flush=True)
+        trials += study.onednn_trials(names, data_dir=args.data_dir, cache_dir=cache)
+    text = render(trials, suite, profile)
+    print(text, end="")
+    if args.output:
+        atomic.write_text(args.output, text)
+        print(f"wrote {args.output}")
     return 0
 
 

@@ -52,7 +52,8 @@ def _against_noise(recorded: OptimizerBaseline, measured: dict) -> CurveResult:
         return CurveResult("identical")
     if comparison.passed:
         return CurveResult("within noise")
-    moved = [f"{m.metric} {m.shift:+.1f}" for m in comparison.failing] or ["curves differ in length or divergence"]
+    moved = [f"{m.metric} {m.shift:+.1f}" if abs(m.shift) > noise.SHIFT_LIMIT else f"{m.metric} excursion"
+             for m in comparison.failing] or ["curves differ in length or divergence"]
     detail = (
         f"{noise.describe_failure(comparison)}\n"
         f"z: (measured - baseline) / the noise scale of that epoch, measured with {recorded.noise.samples} "
