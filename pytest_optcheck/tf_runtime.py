@@ -14,8 +14,8 @@ from .errors import OptcheckError
 _configured = False
 # pytest-optcheck does not depend on a TensorFlow wheel: the full and the CPU-only
 # one install the same package, so the user chooses (see pyproject.toml).
-NOT_INSTALLED = ("TensorFlow is not installed. Install it with pip install 'pytest-optcheck[tensorflow]', "
-                 "or 'pytest-optcheck[tensorflow-cpu]' for the CPU-only wheel")
+NOT_INSTALLED = ("TensorFlow is not installed. Install it with pip install tensorflow "
+                 "(or tensorflow-cpu for the CPU-only wheel)")
 
 
 def worker_threads() -> int | None:
