@@ -92,6 +92,11 @@ class OptcheckItem(pytest.Item):
     def check(self) -> None:
         raise NotImplementedError
 
+    @property
+    def optimizers(self) -> tuple[str, ...]:
+        """The optimizers whose runs this item needs."""
+        return ()
+
     def repr_failure(self, excinfo, style=None):
         if excinfo.errisinstance((AssertionError, OptcheckError)):
             return str(excinfo.value)
@@ -147,6 +152,10 @@ class CurveItem(OptcheckItem):
     def spec(self):
         return self.suite.optimizer(self.optimizer)
 
+    @property
+    def optimizers(self) -> tuple[str, ...]:
+        return (self.optimizer,)
+
     def _update(self, path: Path, recorded: records.OptimizerBaseline | None, measured: dict) -> None:
         """Queue the new baseline, with its noise envelope; unchanged curves keep the stored file."""
         state = self.session_state
@@ -201,6 +210,10 @@ class ClaimItem(OptcheckItem):
     def __init__(self, *, claim: ClaimSpec, **kwargs: Any):
         super().__init__(**kwargs)
         self.claim = claim
+
+    @property
+    def optimizers(self) -> tuple[str, ...]:
+        return self.claim.optimizers
 
     def _recorded(self, state: OptcheckSession) -> dict | None:
         path = baselines.claims_path(state.baseline_root(), self.suite, state.profile(self.suite))

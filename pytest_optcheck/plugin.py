@@ -121,6 +121,32 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return SuiteFile.from_parent(parent, path=file_path)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Show training progress on the terminal, unless quiet (-q) or in a pytest-xdist worker."""
+    config = session.config
+    state = config.stash.get(session_key, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if (state is None or not state.options.enabled or reporter is None or config.get_verbosity() < 0
+            or hasattr(config, "workerinput")):
+        return
+    from .items import OptcheckItem
+    from .progress import Progress
+
+    needs = {(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
+             for name in item.optimizers}
+    state.runner.progress = Progress(_terminal_lines(reporter), planned=state.planned_runs(needs))
+
+
+def _terminal_lines(reporter) -> Callable[[str, bool], None]:
+    """On a terminal, one line rewritten every epoch; in a log, one line per finished run."""
+    def show(text: str, final: bool) -> None:
+        if final:
+            reporter.write_line(text)
+        elif reporter.isatty:
+            reporter.rewrite(text, erase=True)
+    return show
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(session_key, None)
     if state is None or not state.options.enabled:

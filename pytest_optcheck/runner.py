@@ -8,6 +8,7 @@ from pathlib import Path
 from .cache import RunCache
 from .data import Dataset, load_dataset
 from .environment import environment
+from .progress import Progress, RunLabel
 from .runs import RunResult, run_key
 from .suite import Profile, Suite
 
@@ -23,6 +24,9 @@ class Runner:
         self._dataset: Dataset | None = None
         self._runs: dict[str, RunResult] = {}
         self._checked: set[Path] = set()  # suite files whose optimizers were resolved
+        self.progress: Progress | None = None  # told about every run that trains
+        # TensorFlow's C++ log lines go here (beside the cached runs), not to the terminal.
+        self.native_log = None if cache_root is None else Path(cache_root).parent / "tensorflow.log"
 
     @property
     def dataset(self) -> Dataset:
@@ -40,14 +44,27 @@ class Runner:
             self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key, nudge))
         return self._runs[key]
 
+    def is_cached(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> bool:
+        key = self.key(suite, optimizer, seed, profile, nudge)
+        return key in self._runs or self.cache.load(key) is not None
+
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None) -> RunResult:
         from .suite import check_optimizers
+        from .tf_runtime import native_log
         from .training import train  # imports TensorFlow: only when something trains
 
-        if suite.path not in self._checked:
-            # Unknown classes or arguments are reported before anything trains; a fully
-            # cached session never needs Keras, so it never pays for importing it.
-            check_optimizers(suite)
-            self._checked.add(suite.path)
-        return train(suite, optimizer, seed, profile, self.dataset, key=key, nudge=nudge)
+        progress = self.progress
+        with native_log(self.native_log):
+            if suite.path not in self._checked:
+                # Unknown classes or arguments are reported before anything trains; a fully
+                # cached session never needs Keras, so it never pays for importing it.
+                check_optimizers(suite)
+                self._checked.add(suite.path)
+            if progress is not None:
+                progress.run_started(RunLabel(suite.name, profile.name, optimizer, seed, nudge), profile.epochs)
+            result = train(suite, optimizer, seed, profile, self.dataset, key=key, nudge=nudge,
+                           on_epoch=None if progress is None else progress.epoch_done)
+        if progress is not None:
+            progress.run_finished()
+        return result

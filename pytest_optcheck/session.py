@@ -77,6 +77,19 @@ class OptcheckSession:
         profile = self.profile(suite)
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
 
+    def planned_runs(self, needs: dict[tuple[Path, str], Suite]) -> int:
+        """How many runs the selected items will train (those not cached), for the progress estimate."""
+        try:
+            count = 0
+            for (_, name), suite in needs.items():
+                profile = self.profile(suite)
+                nudges = range(1, profile.noise_reruns + 1) if self.options.update == "all" else ()
+                count += sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
+                             for seed in profile.seeds for nudge in (None, *nudges))
+            return count
+        except OptcheckError:
+            return 0  # no data yet, say: the items report it
+
     def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
         """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
         profile = self.profile(suite)

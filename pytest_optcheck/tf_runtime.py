@@ -6,14 +6,15 @@ place before TensorFlow's runtime starts (it ignores them afterwards).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from .errors import OptcheckError
 
 _configured = False
-# pytest-optcheck does not depend on a TensorFlow wheel: the full and the CPU-only
-# one install the same package, so the user chooses (see pyproject.toml).
 NOT_INSTALLED = ("TensorFlow is not installed. Install it with pip install tensorflow "
                  "(or tensorflow-cpu for the CPU-only wheel)")
 
@@ -55,3 +56,34 @@ def tensorflow() -> Any:
         tf.get_logger().setLevel("ERROR")
         _configured = True
     return tf
+
+
+@contextlib.contextmanager
+def native_log(path: Path | None) -> Iterator[None]:
+    """Send what TensorFlow's C++ side prints (absl lines such as cuInit or NodeDef
+    warnings, which no Python setting silences in recent versions) to `path`, or
+    nowhere, instead of the terminal and pytest's failure reports.
+
+    Only file descriptor 2 is moved: Python's own stderr output under pytest goes to
+    pytest's capture, and exceptions still propagate as exceptions.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep clean
+        yield
+        return
+    try:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        target = os.open(path if path is not None else os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        os.close(saved)
+        yield
+        return
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .data import Dataset
@@ -105,11 +106,11 @@ def fit_arguments(training: TrainingSpec) -> dict[str, Any]:
 
 
 def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
-          nudge: int | None = None) -> RunResult:
+          nudge: int | None = None, on_epoch: Callable[[int], None] | None = None) -> RunResult:
     """Train one run and record per-epoch metrics and seconds, then test metrics.
 
     `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
-    to measure the run's sensitivity to rounding.
+    to measure the run's sensitivity to rounding. `on_epoch(epoch)`: called after each epoch.
     """
     import keras
 
@@ -119,7 +120,7 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
         from .nudge import nudge_weights
 
         nudge_weights(model, nudge)
-    clock = epoch_clock()
+    clock = epoch_clock(on_epoch)
     model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
     history = {m: [float(v) for v in model.history.history.get(m, [])] for m in EPOCH_METRICS}
     test = None
@@ -144,7 +145,7 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
     )
 
 
-def epoch_clock() -> Any:
+def epoch_clock(on_epoch: Callable[[int], None] | None = None) -> Any:
     """A Keras callback: wall seconds per epoch, and a stop at the first non-finite loss.
 
     Defined inside a function so that importing this module does not import Keras.
@@ -165,5 +166,7 @@ def epoch_clock() -> Any:
             if not math.isfinite(float((logs or {}).get("loss", 0.0))):
                 self.diverged_at = epoch + 1
                 self.model.stop_training = True
+            if on_epoch is not None:
+                on_epoch(epoch + 1)
 
     return EpochClock()

@@ -360,3 +360,11 @@ def test_unwritable_report_path_is_a_clear_error(project):
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # every item passed; the report could not be written
     result.assert_outcomes(passed=3)
     has_lines(result, "ERROR: --optcheck-report: cannot write blocker/summary.md")
+
+
+def test_progress_names_each_run_trained_and_is_quiet_under_q(project):
+    result = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd")
+    has_lines(result, "optcheck: trained tiny/small sgd seed 0 (2 epochs,", "runs, about",
+              "optcheck: trained tiny/small sgd seed 1 (2 epochs,")
+    quiet = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd", "-q")
+    assert "optcheck: trained" not in quiet.stdout.str()

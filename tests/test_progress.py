@@ -1,0 +1,55 @@
+"""Training progress: the estimate, the lines, and where TensorFlow's C++ log lines go."""
+
+from __future__ import annotations
+
+import os
+
+from pytest_optcheck.progress import Progress, RunLabel, duration
+from pytest_optcheck.tf_runtime import native_log
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_lines_say_what_trains_and_estimate_the_time_left():
+    clock, shown = FakeClock(), []
+    progress = Progress(lambda text, final: shown.append((text, final)), planned=3, clock=clock)
+    progress.run_started(RunLabel("article", "smoke", "adam", 1), epochs=4)
+    clock.now = 10.0
+    progress.epoch_done(1)  # 10 s an epoch: 30 s left here, then 2 runs of 40 s
+    assert shown[-1] == ("optcheck: training article/smoke adam seed 1: epoch 1/4; run 1 of ~3, "
+                         "about 1 min 50 s left", False)
+    clock.now = 40.0
+    progress.run_finished()
+    assert shown[-1] == ("optcheck: trained article/smoke adam seed 1 (4 epochs, 40 s); 1 of ~3 runs, "
+                         "about 1 min 20 s left", True)
+
+
+def test_a_run_beyond_the_plan_raises_the_plan():
+    progress = Progress(lambda text, final: None, planned=0, clock=FakeClock())
+    progress.run_started(RunLabel("s", "p", "sgd", 0, nudge=2), epochs=1)
+    assert progress.planned == 1 and str(progress.label) == "s/p sgd seed 0, nudge 2"
+
+
+def test_durations_read_naturally():
+    assert duration(5.4) == "5 s" and duration(65) == "1 min 05 s" and duration(-3) == "0 s"
+
+
+def test_native_stderr_goes_to_the_log_and_comes_back(tmp_path, capfd):
+    log = tmp_path / "deep" / "tensorflow.log"
+    with native_log(log):
+        os.write(2, b"E0000 cuInit failed\n")
+    os.write(2, b"after\n")
+    assert log.read_text() == "E0000 cuInit failed\n"
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_without_a_log_native_stderr_is_dropped(capfd):
+    with native_log(None):
+        os.write(2, b"noise\n")
+    assert capfd.readouterr().err == ""
