@@ -6,6 +6,7 @@ stay fast. TensorFlow starts only when a run must be trained.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from collections.abc import Callable
 
@@ -134,16 +135,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     needs = {(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
              for name in item.optimizers}
-    state.runner.progress = Progress(_terminal_lines(reporter), planned=state.planned_runs(needs))
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    state.runner.progress = Progress(_terminal_lines(reporter, capture), planned=state.planned_runs(needs))
 
 
-def _terminal_lines(reporter) -> Callable[[str, bool], None]:
-    """On a terminal, one line rewritten every epoch; in a log, one line per finished run."""
+def _terminal_lines(reporter, capture) -> Callable[[str, bool], None]:
+    """On a terminal, one line rewritten every epoch; in a log, one line per finished run.
+
+    Training happens inside an item's call, while pytest captures output: the lines are
+    written with capturing suspended, as pytest's live logging does, so that they reach
+    the terminal now instead of the item's captured output.
+    """
     def show(text: str, final: bool) -> None:
-        if final:
-            reporter.write_line(text)
-        elif reporter.isatty:
-            reporter.rewrite(text, erase=True)
+        if not final and not reporter.isatty:
+            return
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            if final:
+                reporter.write_line(text)
+            else:
+                reporter.rewrite(text, erase=True)
     return show
 
 

@@ -366,5 +366,6 @@ def test_progress_names_each_run_trained_and_is_quiet_under_q(project):
     result = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd")
     has_lines(result, "optcheck: trained tiny/small sgd seed 0 (2 epochs,", "runs, about",
               "optcheck: trained tiny/small sgd seed 1 (2 epochs,")
+    assert "Captured stdout" not in result.stdout.str()  # on the terminal as it trains, not captured
     quiet = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd", "-q")
     assert "optcheck: trained" not in quiet.stdout.str()
