@@ -174,7 +174,7 @@ class CurveItem(OptcheckItem):
 
     def _damaged(self, exc: OptcheckError) -> str:
         self.status("damaged baseline")
-        return f"{exc}\nOr rewrite it from a fresh run: {self.session_state.refresh_command(self.nodeid)}"
+        return f"{self.name}: {exc}\nOr rewrite it from a fresh run: {self.session_state.refresh_command(self.nodeid)}"
 
     def _problem(self, path: Path, recorded: records.OptimizerBaseline | None, measured: dict) -> str | None:
         """Why the curves fail against the baseline, or None if they pass."""
@@ -250,7 +250,7 @@ class ClaimItem(OptcheckItem):
         try:
             recorded = self._recorded(state)
         except OptcheckError as exc:
-            recorded, problem = None, f"{exc}\nOr rewrite it from fresh runs: {refresh}"
+            recorded, problem = None, f"{self.name}: {exc}\nOr rewrite it from fresh runs: {refresh}"
         else:
             problem = self._problem(path, recorded, record, refresh, summary)
 

@@ -1,6 +1,7 @@
 """The plugin from the outside, through pytester: collection, baselines, refresh, claims."""
 
 import json
+import sys
 
 import pytest
 
@@ -369,3 +370,36 @@ def test_progress_names_each_run_trained_and_is_quiet_under_q(project):
     assert "Captured stdout" not in result.stdout.str()  # on the terminal as it trains, not captured
     quiet = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd", "-q")
     assert "optcheck: trained" not in quiet.stdout.str()
+
+
+def _damage(project, name, change):
+    data = json.loads(baseline(project, name).read_text())
+    change(data)
+    baseline(project, name).write_text(json.dumps(data, indent=2, sort_keys=True))
+    return baseline(project, name).read_bytes()
+
+
+@pytest.mark.parametrize("name, change, message, failing", [
+    ("adam", lambda d: d["seeds"]["1"].pop("history"),
+     "curve[adam]: baselines/tiny/small/adam.json: seeds.1.history: missing; restore it from git", "curve[adam]"),
+    ("sgd", lambda d: d["seeds"]["0"]["history"]["loss"].__setitem__(0, "0.5"),
+     "baselines/tiny/small/sgd.json: seeds.0.history.loss[0]: expected a number or null, found \"0.5\"", "curve[sgd]"),
+    ("claims", lambda d: d["claims"]["adam-beats-sgd"].__setitem__("verdict", "maybe"),
+     "claims.adam-beats-sgd.verdict: 'maybe' is not a verdict; expected one of: holds, fails, inconclusive",
+     "claim[adam-beats-sgd]"),
+])
+def test_a_damaged_baseline_fails_its_own_item_in_one_line_and_is_left_alone(project, name, change, message, failing):
+    project.run_optcheck("--optcheck-update")
+    damaged = _damage(project, name, change)
+    result = project.run_optcheck("--optcheck-report=summary.md")
+    result.assert_outcomes(passed=2, failed=1)
+    has_lines(result, message, "Or rewrite it from")
+    has_lines(result, f"FAILED suites/tiny.toml::{failing}")
+    text = result.stdout.str()
+    assert "Traceback" not in text and "KeyError" not in text and "TypeError" not in text
+    has_lines(result, "summary written to summary.md")  # the session's end ran as usual
+    assert baseline(project, name).read_bytes() == damaged
+    # The stored-baseline commands say the same, without a traceback.
+    report = project.run(sys.executable, "-m", "pytest_optcheck.cli", "report", "baselines/tiny/small")
+    assert report.ret == 2 and "Traceback" not in report.stderr.str()
+    assert "optcheck: error: baselines/tiny/small/" in report.stderr.str()
