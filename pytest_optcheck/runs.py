@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
+import sysconfig
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .suite import EPOCH_METRICS, OptimizerSpec, Profile, Suite
@@ -87,23 +90,56 @@ def digest(data: Any) -> str:
 
 
 def optimizer_identity(spec: OptimizerSpec) -> dict[str, Any]:
-    """What of an optimizer changes its results: its class, arguments and, if custom, source."""
-    identity: dict[str, Any] = {"class": spec.class_path, "kwargs": spec.kwargs}
-    if spec.is_custom:
-        identity["source_sha256"] = custom_source_digest(spec.class_path)
-    return identity
+    """An optimizer as the suite states it: its class path and arguments.
+
+    This is what identifies a baseline. The implementation is not part of it: a
+    changed optimizer is compared with its baseline, never declared a new experiment.
+    """
+    return {"class": spec.class_path, "kwargs": spec.kwargs}
 
 
-def custom_source_digest(class_path: str) -> str:
+def user_code_digest(class_path: str) -> str:
+    """A digest of every file of the user's own code a custom optimizer can run.
+
+    The modules of the class and of its base classes, and every Python file of the
+    top-level package they belong to, wherever that code is not an installed
+    distribution (those are covered by their versions in the environment). A helper
+    function edited in the same package changes the digest, so the run cache never
+    serves a run of code that has changed since.
+    """
     import importlib
     import inspect
 
     module_name, _, attr = class_path.partition(":")
     try:
-        source = inspect.getsource(getattr(importlib.import_module(module_name), attr))
-    except (ImportError, AttributeError, OSError, TypeError):
-        source = ""  # unreadable source: key on the name alone; resolve_optimizer_class reports errors
-    return hashlib.sha256(source.encode()).hexdigest()
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        return ""  # resolve_optimizer_class reports the error before anything trains
+    files: set[Path] = set()
+    for klass in inspect.getmro(cls) if inspect.isclass(cls) else ():
+        module = sys.modules.get(klass.__module__)
+        path = getattr(module, "__file__", None)
+        if path is None or _installed(Path(path)):
+            continue
+        files.add(Path(path).resolve())
+        top = sys.modules.get(klass.__module__.split(".")[0])
+        top_file = getattr(top, "__file__", None)
+        if top_file and Path(top_file).name == "__init__.py":
+            files.update(p.resolve() for p in Path(top_file).parent.rglob("*.py"))
+    hasher = hashlib.sha256()
+    for path in sorted(files):
+        hasher.update(str(path.name).encode() + b"\0")
+        try:
+            hasher.update(path.read_bytes())
+        except OSError:
+            hasher.update(b"unreadable")
+    return hasher.hexdigest()
+
+
+def _installed(path: Path) -> bool:
+    parts = set(path.resolve().parts)
+    return "site-packages" in parts or "dist-packages" in parts or path.resolve().is_relative_to(
+        Path(sysconfig.get_paths()["stdlib"]).resolve())
 
 
 def spec_identity(suite: Suite, optimizer: str, profile: Profile) -> dict[str, Any]:
@@ -124,6 +160,7 @@ def spec_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
 def run_key(suite: Suite, optimizer: str, seed: int, profile: Profile, data_checksum: str,
             environment: dict[str, str], nudge: int | None = None) -> str:
     """The cache key: change anything that can change the result and the run trains again."""
+    spec = suite.optimizer(optimizer)
     identity = {
         "spec": spec_identity(suite, optimizer, profile),
         "seed": seed,
@@ -131,6 +168,8 @@ def run_key(suite: Suite, optimizer: str, seed: int, profile: Profile, data_chec
         "environment": environment,
         "format": FORMAT,
     }
+    if spec.is_custom:
+        identity["user_code"] = user_code_digest(spec.class_path)
     if nudge is not None:  # plain runs keep the keys they always had
         identity["nudge"] = nudge
     return digest(identity)

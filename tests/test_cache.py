@@ -151,3 +151,35 @@ RunCache({str(tmp_path)!r}).get("k", train)
     result = RunCache(tmp_path).get("k", lambda: fake_run("k"))  # neither hangs nor reads the fragment
     assert not result.cached
     assert RunCache(tmp_path).load("k").key == "k"
+
+
+def test_the_run_key_covers_the_users_package_but_the_baseline_identity_does_not(tmp_path, monkeypatch):
+    """A helper edited beside a custom optimizer retrains (never a stale cached run), and is
+    compared with the same baseline (never declared a different experiment)."""
+    from conftest import TINY_SUITE
+
+    from pytest_optcheck.runs import run_key, spec_hash
+    from pytest_optcheck.suite import load_suite
+
+    package = tmp_path / "inhouse"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text("def scale(step):\n    return step\n")
+    (package / "optim.py").write_text(
+        "import keras\nfrom . import helpers\n\nclass Mine(keras.optimizers.SGD):\n    pass\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    suite_path = tmp_path / "tiny.toml"
+    suite_path.write_text(TINY_SUITE.replace('class = "Adam"', 'class = "inhouse.optim:Mine"'))
+    suite = load_suite(suite_path)
+    profile = suite.profile("small")
+
+    def key():
+        return run_key(suite, "adam", 0, profile, "data", {"tensorflow": "x"})
+
+    before_key, before_spec = key(), spec_hash(suite, "adam", profile)
+    (package / "helpers.py").write_text("def scale(step):\n    return 0.1 * step\n")
+    assert key() != before_key
+    assert spec_hash(suite, "adam", profile) == before_spec
+    # Built-in optimizers are covered by the installed versions alone.
+    assert run_key(suite, "sgd", 0, profile, "data", {"tensorflow": "x"}) == \
+        run_key(suite, "sgd", 0, profile, "data", {"tensorflow": "x"})
