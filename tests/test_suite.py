@@ -27,7 +27,7 @@ def test_article_suite_encodes_the_experiment():
     assert list(suite.optimizers) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamax", "nadam"]
     assert suite.model.hidden_units == (300, 100, 50, 50, 50)
     assert suite.training.batch_size == 32 and suite.training.validation_split == 0.1
-    assert suite.profiles["smoke"].train_samples == 6000 and suite.profiles["smoke"].seeds == (0, 1)
+    assert suite.profiles["smoke"].train_samples == 6000 and suite.profiles["smoke"].seeds == (0, 1, 2)
     assert suite.profiles["article"].epochs == 20 and suite.profiles["article"].seeds == (50, 51, 52)
     assert suite.optimizers["nesterov"].kwargs == {"learning_rate": 0.001, "momentum": 0.9, "nesterov": True}
     assert all(c.quote for c in suite.claims)
