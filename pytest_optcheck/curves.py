@@ -52,13 +52,22 @@ def _against_noise(recorded: OptimizerBaseline, measured: dict) -> CurveResult:
         return CurveResult("identical")
     if comparison.passed:
         return CurveResult("within noise")
-    moved = [f"{m.metric} {m.shift:+.1f}" if abs(m.shift) > noise.SHIFT_LIMIT else f"{m.metric} excursion"
-             for m in comparison.failing] or ["curves differ in length or divergence"]
+    moved = [_moved(m) for m in comparison.failing] or ["curves differ in length or divergence"]
     detail = (
         f"{noise.describe_failure(comparison)}\n"
         f"z: (measured - baseline) / the noise scale of that epoch, measured with {recorded.noise.samples} "
         f"nudged reruns. shift: each seed's mean z (clipped to ±{noise.SEED_CLIP:g}), summed over seeds / "
-        f"sqrt(seeds); beyond ±{noise.SHIFT_LIMIT:g} the optimizer trains differently. excursion: one value "
-        f"beyond {noise.EXCURSION_SCALES:g} scales and beyond the spread of the baseline's seeds."
+        f"sqrt(seeds); beyond ±{noise.SHIFT_LIMIT:g} the optimizer trains differently. spread: the squared "
+        f"clipped means, summed, leaving out the largest; beyond {noise.spread_limit(len(recorded.seeds)):g} "
+        f"the seeds move more than noise does. excursion: one value beyond {noise.EXCURSION_SCALES:g} scales "
+        f"and beyond the spread of the baseline's seeds."
     )
     return CurveResult("changed", detail, moved)
+
+
+def _moved(m: noise.MetricShift) -> str:
+    if abs(m.shift) > noise.SHIFT_LIMIT:
+        return f"{m.metric} shift {m.shift:+.1f}"
+    if m.spread_failed:
+        return f"{m.metric} spread {m.spread:.1f}"
+    return f"{m.metric} excursion"

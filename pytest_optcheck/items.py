@@ -197,7 +197,7 @@ class CurveItem(OptcheckItem):
             return None
         if result.status == "changed":
             headline = (f"{self.name}: {spec.label} trains differently from its baseline {path} "
-                        f"(profile {recorded.profile}); shift in units of the noise: {', '.join(result.moved)}")
+                        f"(profile {recorded.profile}); in units of the noise: {', '.join(result.moved)}")
         else:
             headline = (f"{self.name}: values outside the fixed tolerances against {path} "
                         f"({spec.label}, profile {recorded.profile})")

@@ -23,6 +23,14 @@ epochs is clipped to ±5, and the *shift* is their sum divided by sqrt(seeds).
   large, unable to fail a check on its own when there are two seeds or more
   (5 / sqrt(2) < 4); with a single seed, a mean beyond ±4 fails.
 
+A change need not move every seed the same way: a different learning rate can
+send one seed's loss up and another's down, each far beyond the noise. The
+*spread* catches that: the sum of the squared (clipped) per-seed means, leaving
+out the largest, so that again one seed alone never fails a check. Under noise
+each mean is at most a standard normal, and the limit is that sum's 99.994%
+quantile for standard normals (7.2 with two seeds, 10.2 with three), the same
+error rate as the shift's 4.
+
 An *excursion* fails on its own: one value more than 20 scales from its baseline
 and farther than the baseline's seeds are from each other at that epoch. A jump
 to a neighbouring trajectory stays within the spread of the seeds (another seed
@@ -40,6 +48,16 @@ METHOD = "one-ulp nudges of the initial weights; scale = 95% upper bound of the 
 SHIFT_LIMIT = 4.0
 SEED_CLIP = 5.0
 EXCURSION_SCALES = 20.0
+# The 99.994% quantile of the spread under standard normal seed means, by seed count
+# (simulated with 4 million draws each; tests/test_noise.py checks the error rate).
+SPREAD_LIMITS = {2: 7.2, 3: 10.2, 4: 12.9, 5: 15.2, 6: 17.6, 7: 19.6, 8: 21.6}
+
+
+def spread_limit(seeds: int) -> float:
+    """The spread beyond which seeds move more than noise does; infinite with one seed."""
+    if seeds < 2:
+        return math.inf
+    return SPREAD_LIMITS.get(seeds, SPREAD_LIMITS[8] + 2.0 * (seeds - 8))
 RELATIVE_FLOOR = 1e-3
 ABSOLUTE_FLOOR = 1e-6
 
@@ -106,6 +124,7 @@ class MetricShift:
     metric: str
     z: dict[int, list[float]]  # per seed, per epoch
     shift: float  # mean z per seed, summed over seeds / sqrt(seeds)
+    spread: float  # squared mean z per seed, summed, leaving out the largest
     worst: tuple[float, int, int]  # (z, seed, epoch) of the largest |z|
     deltas: dict[int, list[float]] = field(default_factory=dict)
     excursions: list[tuple[int, int, float]] = field(default_factory=list)  # (seed, epoch, z)
@@ -116,7 +135,11 @@ class MetricShift:
 
     @property
     def failed(self) -> bool:
-        return abs(self.shift) > SHIFT_LIMIT or bool(self.excursions)
+        return abs(self.shift) > SHIFT_LIMIT or self.spread_failed or bool(self.excursions)
+
+    @property
+    def spread_failed(self) -> bool:
+        return self.spread > spread_limit(len(self.z))
 
 
 @dataclass
@@ -167,14 +190,16 @@ def compare(baseline: Mapping[int, Curves], measured: Mapping[int, Curves], enve
                     excursions.append((seed, epoch, value))
         means = [max(-SEED_CLIP, min(SEED_CLIP, statistics.fmean(v))) for v in z.values() if v]
         shift = sum(means) / math.sqrt(len(means)) if means else 0.0
+        spread = sum(m * m for m in sorted(means, key=abs)[:-1])
         worst = max(((v, s, e) for s, vs in z.items() for e, v in enumerate(vs, start=1)),
                     key=lambda t: abs(t[0]), default=(0.0, 0, 0))
-        shifts.append(MetricShift(metric, z, shift, worst, deltas, excursions))
+        shifts.append(MetricShift(metric, z, shift, spread, worst, deltas, excursions))
     return NoiseComparison(shifts, identical and not missing, sorted(set(missing)))
 
 
 def _verdict(m: MetricShift) -> str:
-    reasons = (["shift"] if abs(m.shift) > SHIFT_LIMIT else []) + (["excursion"] if m.excursions else [])
+    reasons = (["shift"] if abs(m.shift) > SHIFT_LIMIT else []) + (["spread"] if m.spread_failed else []) + (
+        ["excursion"] if m.excursions else [])
     return f"CHANGED ({', '.join(reasons)})" if reasons else "within noise"
 
 
@@ -197,10 +222,10 @@ def describe_failure(comparison: NoiseComparison) -> str:
         seeds = ", ".join(f"{s}: {v:+.1f}" for s, v in m.seed_means.items())
         z, seed, epoch = m.worst
         delta = m.deltas.get(seed, [0.0] * epoch)[epoch - 1] if epoch else 0.0
-        rows.append([m.metric, f"{m.shift:+.1f}", seeds, f"{z:+.1f} (seed {seed}, epoch {epoch}, {delta:+.4g})",
-                     _verdict(m)])
-    table = tabulate(rows, headers=["metric", "shift", "mean z per seed", "largest z (where, difference)", "verdict"],
-                     disable_numparse=True)
+        rows.append([m.metric, f"{m.shift:+.1f}", f"{m.spread:.1f}", seeds,
+                     f"{z:+.1f} (seed {seed}, epoch {epoch}, {delta:+.4g})", _verdict(m)])
+    table = tabulate(rows, headers=["metric", "shift", "spread", "mean z per seed", "largest z (where, difference)",
+                                    "verdict"], disable_numparse=True)
     lines = [table]
     lines += [f"  {problem}" for problem in comparison.missing]
     return "\n".join(lines)

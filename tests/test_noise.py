@@ -135,3 +135,26 @@ def test_diverged_nudged_runs_leave_the_scale_finite():
     nudged = {0: [{"loss": [2.0, math.nan]}, {"loss": [2.01, 1.01]}]}
     envelope = noise.measure_envelope(base, nudged, METRICS, 2, [1, 2])
     assert all(math.isfinite(v) and v > 0 for v in envelope.scale["loss"])
+
+
+@pytest.mark.parametrize("seeds", [2, 3, 5])
+def test_the_spread_limit_holds_its_error_rate_for_standard_normal_seeds(seeds):
+    # The limit is the 99.994% quantile: with 200,000 draws about 12 exceed it.
+    rng = np.random.default_rng(seeds)
+    means = np.clip(rng.normal(size=(200_000, seeds)), -noise.SEED_CLIP, noise.SEED_CLIP)
+    spread = (np.sort(np.abs(means), axis=1)[:, :-1] ** 2).sum(axis=1)
+    assert (spread > noise.spread_limit(seeds)).mean() <= 2e-4
+
+
+def test_seeds_moving_far_in_opposite_directions_are_a_change_one_seed_alone_is_not():
+    base = np.array([[1.0, 0.8, 0.6], [1.1, 0.9, 0.7], [1.05, 0.85, 0.65]])
+    envelope = noise.NoiseEnvelope((1,), {"loss": (0.01, 0.01, 0.01)}, samples=8)
+    measured = base + np.array([[0.04], [-0.04], [0.0]])  # 4 units up, 4 down, one unmoved
+    result = noise.compare(curves(base), curves(measured), envelope)
+    assert abs(result.metrics[0].shift) < noise.SHIFT_LIMIT and not result.passed  # spread 16 + 0 > 10.2
+    alone = base + np.array([[0.05], [0.0], [0.0]])
+    assert noise.compare(curves(base), curves(alone), envelope).passed
+
+
+def test_a_single_seed_has_no_spread_test():
+    assert noise.spread_limit(1) == math.inf

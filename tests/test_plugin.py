@@ -92,7 +92,7 @@ def test_update_then_pass_then_perturb_then_update(project):
     perturbed = project.run_optcheck()
     perturbed.assert_outcomes(passed=2, failed=1)
     has_lines(perturbed, "curve[sgd]: sgd trains differently from its baseline baselines/tiny/small/sgd.json",
-              "shift in units of the noise: val_loss -", "metric", "largest z (where, difference)",
+              "in units of the noise: val_loss ", "metric", "largest z (where, difference)",
               "val_loss", "epoch 2, -0.5)", "CHANGED",
               'refresh with: pytest --optcheck --optcheck-update "suites/tiny.toml::curve[sgd]"')
     assert "curve[adam]" not in "\n".join(l for l in perturbed.outlines if "trains differently" in l)
