@@ -136,7 +136,7 @@ class OptcheckSession:
             self._warned.add(str(path))
             listed = "; ".join(f"{key}: {old} -> {new}" for key, (old, new) in changed.items())
             warnings.warn(OptcheckEnvironmentWarning(
-                f"{path} was produced in another environment ({listed}); curves may differ within tolerance"
+                f"{path} was produced in another environment ({listed}); curves may differ within the noise measured with it"
             ))
 
     def refresh_command(self, nodeid: str) -> str:
