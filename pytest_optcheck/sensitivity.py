@@ -124,7 +124,7 @@ class Sensitivity:
                                 f"pytest --optcheck --optcheck-profile {self.profile.name} --optcheck-update")
         return recorded
 
-    def judge(self, optimizer: str, change: str, benign: bool, suite: Suite,
+    def trial(self, optimizer: str, change: str, benign: bool, suite: Suite,
               runs: dict[int, RunResult]) -> Trial:
         """The items that would fail with `runs` in place of the optimizer's own."""
         trial = Trial(optimizer, change, benign)
@@ -152,12 +152,12 @@ class Sensitivity:
         for mutation in mutations(spec, resolve_optimizer_class(spec, self.suite.path)):
             mutated = dataclasses.replace(spec, kwargs=mutation.kwargs)
             suite = dataclasses.replace(self.suite, optimizers={**self.suite.optimizers, optimizer: mutated})
-            trials.append(self.judge(optimizer, mutation.description, False, suite,
+            trials.append(self.trial(optimizer, mutation.description, False, suite,
                                      self.plain_runs(optimizer, suite)))
         return trials
 
     def nudge_trials(self, optimizer: str, nudges: tuple[int, ...]) -> list[Trial]:
-        return [self.judge(optimizer, f"initial weights nudged one ulp (nudge seed {n})", True, self.suite,
+        return [self.trial(optimizer, f"initial weights nudged one ulp (nudge seed {n})", True, self.suite,
                            self.plain_runs(optimizer, nudge=n)) for n in nudges]
 
     def onednn_trials(self, optimizers: list[str], *, data_dir: str | None, cache_dir: Path | None) -> list[Trial]:
@@ -165,7 +165,7 @@ class Sensitivity:
         flipped = "1" if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default") == "0" else "0"
         runs = train_elsewhere(self.suite, self.profile, optimizers, {"TF_ENABLE_ONEDNN_OPTS": flipped},
                                data_dir=data_dir, cache_dir=cache_dir)
-        return [self.judge(name, f"TF_ENABLE_ONEDNN_OPTS={flipped}", True, self.suite, runs[name])
+        return [self.trial(name, f"TF_ENABLE_ONEDNN_OPTS={flipped}", True, self.suite, runs[name])
                 for name in optimizers]
 
 
