@@ -41,17 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="train runs of a suite and print their per-epoch metrics")
-    run.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
-    run.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
+    add_training_arguments(run)
     run.add_argument("--seed", action="append", type=non_negative_int, help="seed; repeat (default: the profile's)")
-    run.add_argument("--profile", help="profile name (default: the suite's default_profile)")
     run.add_argument("--epochs", type=positive_int, help="override the profile's epoch count")
     run.add_argument("--train-samples", type=positive_int, help="override the profile's training image count")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the run (or a list of runs) as JSON")
-    run.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="run cache (default: %(default)s)")
-    run.add_argument("--no-cache", action="store_true", help="train even if the run is cached, and do not store it")
-    run.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
-    run.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
     run.set_defaults(handler=command_run)
     add_report_command(commands)
     add_diff_command(commands)
@@ -59,12 +53,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that trains: which runs, which cache, which data."""
+    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
+    parser.add_argument("--profile", help="profile name (default: the suite's default_profile)")
+    parser.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="run cache (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="train even if runs are cached, and store nothing")
+    parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
+    parser.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
+
+
+def training_setup(args: argparse.Namespace, command: str):
+    """The suite, the chosen optimizer names and a runner with its data loaded, for a command that trains.
+
+    The data is loaded first, so a data error names this command's options, before anything trains.
+    """
+    from .data import DataError, DataOptions
+    from .runner import Runner
+    from .suite import load_suite
+
+    suite = load_suite(args.suite)
+    names = args.optimizer or list(suite.optimizers)
+    for name in names:
+        suite.optimizer(name)  # unknown names fail before anything trains
+    runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
+    try:
+        runner.dataset
+    except DataError as exc:
+        raise OptcheckError(exc.explain(DataOptions("--data-dir", "--download", command))) from None
+    return suite, names, runner
+
+
 def add_sensitivity_command(commands) -> None:
     sense = commands.add_parser(
         "sensitivity", help="mutation testing: which small optimizer changes the checks catch, and false alarms")
-    sense.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
-    sense.add_argument("--profile", help="profile name (default: the suite's default_profile)")
-    sense.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
+    add_training_arguments(sense)
     sense.add_argument("--baselines", type=Path, default=Path("baselines"), metavar="DIR",
                        help="baseline folder (default: %(default)s)")
     sense.add_argument("--nudges", type=positive_int, nargs="+", default=None, metavar="SEED",
@@ -72,10 +96,6 @@ def add_sensitivity_command(commands) -> None:
     sense.add_argument("--no-onednn", action="store_true",
                        help="skip the benign perturbation that trains with oneDNN switched the other way")
     sense.add_argument("--output", type=Path, metavar="PATH", help="also write the table (Markdown) here")
-    sense.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="run cache (default: %(default)s)")
-    sense.add_argument("--no-cache", action="store_true", help="train even if runs are cached, store nothing")
-    sense.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
-    sense.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
     sense.set_defaults(handler=command_sensitivity)
 
 
@@ -106,20 +126,10 @@ def add_diff_command(commands) -> None:
 def command_run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from .data import DataError, DataOptions
-    from .runner import Runner
-    from .suite import load_suite, replace_profile
+    from .suite import replace_profile
 
-    suite = load_suite(args.suite)
+    suite, names, runner = training_setup(args, "optcheck run")
     profile = replace_profile(suite.profile(args.profile), epochs=args.epochs, train_samples=args.train_samples)
-    names = args.optimizer or list(suite.optimizers)
-    for name in names:
-        suite.optimizer(name)  # unknown names fail before anything trains
-    runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
-    try:
-        runner.dataset  # every run needs it: load it first, so that a data error names this command's options
-    except DataError as exc:
-        raise OptcheckError(exc.explain(DataOptions("--data-dir", "--download", "optcheck run"))) from None
     seeds = args.seed or list(profile.seeds)
     results = []
     for name in names:
@@ -173,22 +183,10 @@ def command_diff(args: argparse.Namespace) -> int:
 
 
 def command_sensitivity(args: argparse.Namespace) -> int:
-    from .data import DataError, DataOptions
-    from .runner import Runner
     from .sensitivity import DEFAULT_NUDGES, Sensitivity, render
-    from .suite import load_suite
 
-    suite = load_suite(args.suite)
+    suite, names, runner = training_setup(args, "optcheck sensitivity")
     profile = suite.profile(args.profile)
-    names = args.optimizer or list(suite.optimizers)
-    for name in names:
-        suite.optimizer(name)
-    cache = None if args.no_cache else args.cache_dir
-    runner = Runner(cache, data_dir=args.data_dir, allow_download=args.download)
-    try:
-        runner.dataset
-    except DataError as exc:
-        raise OptcheckError(exc.explain(DataOptions("--data-dir", "--download", "optcheck sensitivity"))) from None
     study = Sensitivity(suite, profile, args.baselines, runner)
     for name in names:
         study.recorded(name)  # every baseline must exist before hours of training
@@ -199,7 +197,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
         trials += study.mutation_trials(name) + study.nudge_trials(name, nudges)
     if not args.no_onednn:
         print("sensitivity: oneDNN switched, in a child process", file=sys.stderr, flush=True)
-        trials += study.onednn_trials(names, data_dir=args.data_dir, cache_dir=cache)
+        trials += study.onednn_trials(names, data_dir=args.data_dir, cache_dir=runner.cache.root)
     text = render(trials, suite, profile)
     print(text, end="")
     if args.output:
