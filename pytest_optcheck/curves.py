@@ -57,8 +57,8 @@ def _against_noise(recorded: OptimizerBaseline, measured: dict) -> CurveResult:
         f"{noise.describe_failure(comparison)}\n"
         f"z: (measured - baseline) / the noise scale of that epoch, measured with {recorded.noise.samples} "
         f"nudged reruns. shift: each seed's mean z (clipped to ±{noise.SEED_CLIP:g}), summed over seeds / "
-        f"sqrt(seeds); beyond ±{noise.SHIFT_LIMIT:g} the optimizer trains differently. spread: the squared "
-        f"clipped means, summed, leaving out the largest; beyond {noise.spread_limit(len(recorded.seeds)):g} "
+        f"sqrt(seeds); beyond ±{noise.SHIFT_LIMIT:g} the optimizer trains differently. spread: each seed's "
+        f"mean squared z (each clipped to {noise.SEED_CLIP ** 2:g}), summed, leaving out the largest seed; beyond {noise.spread_limit(len(recorded.seeds)):g} "
         f"the seeds move more than noise does. excursion: one value beyond {noise.EXCURSION_SCALES:g} scales "
         f"and beyond the spread of the baseline's seeds."
     )

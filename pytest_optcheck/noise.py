@@ -23,13 +23,18 @@ epochs is clipped to ±5, and the *shift* is their sum divided by sqrt(seeds).
   large, unable to fail a check on its own when there are two seeds or more
   (5 / sqrt(2) < 4); with a single seed, a mean beyond ±4 fails.
 
-A change need not move every seed the same way: a different learning rate can
-send one seed's loss up and another's down, each far beyond the noise. The
-*spread* catches that: the sum of the squared (clipped) per-seed means, leaving
-out the largest, so that again one seed alone never fails a check. Under noise
-each mean is at most a standard normal, and the limit is that sum's 99.994%
-quantile for standard normals (7.2 with two seeds, 10.2 with three), the same
-error rate as the shift's 4.
+A change need not move every seed the same way: a different learning rate or
+beta can send one seed's loss up and another's down, or one epoch up and the next
+down, each far beyond the noise, so that the means cancel. The *spread* catches
+that: per seed the mean of the squared z over the epochs (each z² clipped to 25),
+summed over the seeds, leaving out the largest, so that again one seed alone
+never fails a check. Under noise each z has a variance of at most 1, so each
+seed's mean square is at most a chi-square with one degree of freedom when its
+epochs move together (the heaviest tail; independent epochs average out), and
+the limit is the 99.994% quantile of that sum for standard normals (7.2 with two
+seeds, 10.2 with three), the same error rate as the shift's 4. Rounding moves a
+seed's curves within its noise (a mean square near 1 or below); a changed
+optimizer moves them several scales on most seeds, whichever way.
 
 An *excursion* fails on its own: one value more than 20 scales from its baseline
 and farther than the baseline's seeds are from each other at that epoch. A jump
@@ -58,6 +63,14 @@ def spread_limit(seeds: int) -> float:
     if seeds < 2:
         return math.inf
     return SPREAD_LIMITS.get(seeds, SPREAD_LIMITS[8] + 2.0 * (seeds - 8))
+
+
+def spread_statistic(z_per_seed: Sequence[Sequence[float]]) -> float:
+    """Per seed the mean of its squared z (each clipped to SEED_CLIP²), summed, leaving out the largest seed."""
+    squares = sorted(statistics.fmean(min(v * v, SEED_CLIP ** 2) for v in zs) for zs in z_per_seed if zs)
+    return sum(squares[:-1])
+
+
 RELATIVE_FLOOR = 1e-3
 ABSOLUTE_FLOOR = 1e-6
 
@@ -124,7 +137,7 @@ class MetricShift:
     metric: str
     z: dict[int, list[float]]  # per seed, per epoch
     shift: float  # mean z per seed, summed over seeds / sqrt(seeds)
-    spread: float  # squared mean z per seed, summed, leaving out the largest
+    spread: float  # mean squared z per seed, summed, leaving out the largest (`spread_statistic`)
     worst: tuple[float, int, int]  # (z, seed, epoch) of the largest |z|
     deltas: dict[int, list[float]] = field(default_factory=dict)
     excursions: list[tuple[int, int, float]] = field(default_factory=list)  # (seed, epoch, z)
@@ -190,7 +203,7 @@ def compare(baseline: Mapping[int, Curves], measured: Mapping[int, Curves], enve
                     excursions.append((seed, epoch, value))
         means = [max(-SEED_CLIP, min(SEED_CLIP, statistics.fmean(v))) for v in z.values() if v]
         shift = sum(means) / math.sqrt(len(means)) if means else 0.0
-        spread = sum(m * m for m in sorted(means, key=abs)[:-1])
+        spread = spread_statistic(list(z.values()))
         worst = max(((v, s, e) for s, vs in z.items() for e, v in enumerate(vs, start=1)),
                     key=lambda t: abs(t[0]), default=(0.0, 0, 0))
         shifts.append(MetricShift(metric, z, shift, spread, worst, deltas, excursions))
