@@ -3,7 +3,10 @@
 Every claim reduces, on one seed, to a signed *margin* in the units of its
 metric: positive means the claim holds on that seed, zero or negative means it
 does not ("close" claims hold at zero too). Seeds are paired: the same seed for
-every optimizer involved. The verdict over seeds follows the claim's quorum.
+every optimizer involved. The verdict over seeds weighs how often the claim held
+(`evidence.py`): `holds` when P(it holds on a seed) is above the claim's
+`probability_above` (0.5 by default) at its `confidence` (0.95), `fails` when it is
+below, `inconclusive` when the seeds cannot tell yet.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Mapping, Sequence
 
+from . import evidence
 from .errors import OptcheckError
 
 KINDS = ("ordering", "groups", "faster", "close")
@@ -36,7 +40,9 @@ class ClaimSpec:
     first_epochs: int | None = None  # faster: mean over the first k epochs
     target: float | None = None  # faster: fewer epochs to reach this value
     within: float = 0.0  # close: how much worse `better` may be
-    quorum: float = 1.0
+    by: float = 0.0  # ordering, groups, faster: the smallest margin that matters
+    probability_above: float = 0.5  # holds when P(it holds on a seed) is above this
+    confidence: float = evidence.LEVEL
 
     @property
     def optimizers(self) -> tuple[str, ...]:
@@ -54,7 +60,9 @@ class Verdict:
     verdict: str
     margins: dict[int, float | None]  # per seed; None where a run diverged
     holding: dict[int, bool]
+    evidence: evidence.Evidence
     notes: list[str] = field(default_factory=list)
+    budget: int | None = None  # the most seeds the claim could take (seeds on demand); None: not known
 
     @property
     def seeds_holding(self) -> int:
@@ -70,7 +78,12 @@ class Verdict:
         finite = [m for m in self.margins.values() if m is not None]
         return statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None)
 
+    @property
+    def median_interval(self) -> tuple[float, float, float] | None:
+        return evidence.median_interval([m for m in self.margins.values() if m is not None], self.evidence.level)
+
     def as_dict(self) -> dict[str, Any]:
+        e, median = self.evidence, self.median_interval
         return {
             "verdict": self.verdict,
             "margins": {str(s): m for s, m in self.margins.items()},
@@ -79,8 +92,50 @@ class Verdict:
             "seeds": len(self.margins),
             "mean_margin": self.mean,
             "spread": self.spread,
+            "probability": e.probability,
+            "interval": [_round(e.low), _round(e.high)],
+            "level": e.level,
+            "probability_above": e.threshold,
+            "seeds_needed": e.seeds_needed,
+            "seed_budget": self.budget,
+            "method": evidence.METHOD,
+            "margin_interval": None if median is None else [median[0], median[1]],
+            "margin_interval_coverage": None if median is None else _round(median[2]),
             "notes": self.notes,
         }
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.4g}")
+
+
+def describe(verdict: Verdict, metric: str) -> str:
+    """One line: the verdict, its evidence, and the margins."""
+    e = verdict.evidence
+    share = f"P(holds on a seed) = {e.holding}/{e.seeds}, {e.level:.0%} interval [{e.low:.2f}, {e.high:.2f}]"
+    if verdict.verdict == "holds":
+        text = f"holds: {share}, above {e.threshold:g}"
+    elif verdict.verdict == "fails":
+        text = f"fails: {share}, below {e.threshold:g}"
+    else:
+        text = f"inconclusive: {share} contains {e.threshold:g}; " + seeds_wanted(e.seeds_needed, e.seeds)
+    median = verdict.median_interval
+    if median is not None:
+        text += (f"; margin in {metric}: mean {_signed(verdict.mean)}, median interval [{median[0]:+.4f}, "
+                 f"{median[1]:+.4f}] ({median[2]:.0%})")
+    text += "; " + ", ".join(f"seed {s}: {_signed(m)}" for s, m in verdict.margins.items())
+    return text + ("; " + "; ".join(verdict.notes) if verdict.notes else "")
+
+
+def seeds_wanted(needed: int | None, seeds: int) -> str:
+    """How many seeds an undecided claim would take at its current share."""
+    if needed is None:
+        return "at this share no number of seeds up to 1000 would decide it"
+    return f"at this share it would take {needed} seeds ({needed - seeds} more)"
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
 
 
 def lower_is_better(metric: str) -> bool:
@@ -91,6 +146,11 @@ def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str]) -> ClaimSp
     """Validate one `[[claims]]` table (a suite `_Table`) into a ClaimSpec."""
     claim_id = t.get("id", str, check=lambda v: None if v and " " not in v else "must be a non-empty word")
     t.where = f"claims[{claim_id}]"
+    if "quorum" in t.data:
+        raise t.fail("quorum", "is no longer read: a share of a few seeds is weak evidence. The verdict now "
+                     "tests P(the claim holds on a seed) at a confidence level; write probability_above = P "
+                     "(default 0.5: it holds more often than not) and, if you want, confidence = 0.95, "
+                     "and remove quorum")
     kind = t.get("kind", str, check=lambda v: None if v in KINDS else f"unknown kind; use one of: {', '.join(KINDS)}")
     first, second = ("faster", "slower") if kind == "faster" else ("better", "worse")
     if kind == "close":
@@ -125,8 +185,12 @@ def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str]) -> ClaimSp
         target=t.get("target", float, None) if kind == "faster" else None,
         within=t.get("within", float, ..., check=lambda v: None if v >= 0 else "must be zero or more")
         if kind == "close" else 0.0,
-        quorum=t.get("quorum", float, 1.0,
-                     check=lambda v: None if 0.5 < v <= 1 else "must be above 0.5 and at most 1"),
+        by=t.get("by", float, 0.0, check=lambda v: None if v >= 0 else "must be zero or more")
+        if kind != "close" else 0.0,
+        probability_above=t.get("probability_above", float, 0.5,
+                                check=lambda v: None if 0 <= v < 1 else "must be at least 0 and below 1"),
+        confidence=t.get("confidence", float, evidence.LEVEL,
+                         check=lambda v: None if 0.5 <= v < 1 else "must be at least 0.5 and below 1"),
     )
     if kind == "faster" and (spec.first_epochs is None) == (spec.target is None):
         raise t.fail("first_epochs", "a 'faster' claim needs exactly one of first_epochs or target")
@@ -160,7 +224,7 @@ def seed_margin(claim: ClaimSpec, histories: Mapping[str, History], epochs: int)
         return _goodness(claim.metric, values[min(index, len(values) - 1)])
 
     margin = min(score(b) - score(w) for b in claim.better for w in claim.worse)
-    return margin + claim.within if claim.kind == "close" else margin
+    return margin + claim.within if claim.kind == "close" else margin - claim.by
 
 
 def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequence[int], epochs: int) -> Verdict:
@@ -183,14 +247,5 @@ def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequen
         margin = seed_margin(claim, {n: runs[n][seed].history for n in claim.optimizers}, epochs)
         margins[seed] = margin
         holding[seed] = margin >= 0 if claim.kind == "close" else margin > 0
-    return Verdict(claim.id, verdict_over_seeds(list(holding.values()), claim.quorum), margins, holding, notes)
-
-
-def verdict_over_seeds(holding: Sequence[bool], quorum: float) -> str:
-    """`holds` if at least `quorum` of the seeds hold, `fails` if at least `quorum` fail."""
-    share = sum(holding) / len(holding)
-    if share >= quorum - 1e-9:
-        return "holds"
-    if 1 - share >= quorum - 1e-9:
-        return "fails"
-    return "inconclusive"
+    weighed = evidence.weigh(list(holding.values()), claim.probability_above, claim.confidence)
+    return Verdict(claim.id, weighed.verdict, margins, holding, weighed, notes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from .report import DASH, ReportInput, Section, Table, label_of, markdown, order_names, plain_text, plural, seeds_text
+from .report import DASH, ReportInput, Section, Table, label_of, markdown, order_names, plain_text, plural, probability_text, seeds_text
 from .suite import EPOCH_METRICS
 
 
@@ -111,20 +111,16 @@ def claims_section(old: ReportInput, new: ReportInput, old_name: str, new_name: 
     flipped = [c for c in common if old.claims[c].get("verdict") != new.claims[c].get("verdict")]
     if not flipped:
         return Section("Claim verdicts", notes=[f"No verdict changed ({plural(len(common), 'claim')} on both sides)."])
-    headers = ["claim", "old verdict", "new verdict", "old seeds holding", "new seeds holding",
+    headers = ["claim", "old verdict", "new verdict", "old P(holds on a seed)", "new P(holds on a seed)",
                "old mean margin", "new mean margin"]
-    rows = [[c, f"{old.claims[c].get('verdict')}", f"{new.claims[c].get('verdict')}", _holding(old.claims[c]),
-             _holding(new.claims[c]), margin_text(old.claims[c]), margin_text(new.claims[c])] for c in flipped]
+    rows = [[c, f"{old.claims[c].get('verdict')}", f"{new.claims[c].get('verdict')}", probability_text(old.claims[c]),
+             probability_text(new.claims[c]), margin_text(old.claims[c]), margin_text(new.claims[c])] for c in flipped]
     note = f"Verdicts changed (old -> new): {len(flipped)} of {plural(len(common), 'claim')} on both sides."
     return Section("Claim verdicts", table=Table(headers, rows), notes=[note])
 
 
 def _count(names: dict, noun: str) -> str:
     return plural(len(names), noun) if names else "none"
-
-
-def _holding(record: dict) -> str:
-    return f"{record.get('seeds_holding', 0)}/{record.get('seeds', 0)}"
 
 
 def merged_environment(inp: ReportInput) -> dict[str, str]:

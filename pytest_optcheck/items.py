@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from . import baselines, records
-from .claims import ClaimSpec, Verdict
+from .claims import ClaimSpec, Verdict, describe
 from .curves import check_curves
 from .data import DataError
 from .environment import environment
@@ -232,7 +232,7 @@ class ClaimItem(OptcheckItem):
                 strict=True,
                 raises=ClaimDoesNotHold,
                 reason=f"baseline verdict: {recorded.get('verdict')} "
-                       f"({recorded.get('seeds_holding')}/{recorded.get('seeds')} seeds hold, "
+                       f"({recorded.get('seeds_holding')}/{recorded.get('seeds')} seeds hold{_interval(recorded)}, "
                        f"mean margin {_number(recorded.get('mean_margin'))})",
             ))
 
@@ -274,6 +274,10 @@ class ClaimItem(OptcheckItem):
         before, now = recorded.get("verdict"), record["verdict"]
         if before == now:
             return None
+        if now == "inconclusive":
+            return (f"{self.name}: the claim was decided ({before}, {recorded.get('seeds')} seeds) and is now "
+                    f"undecided\n  now: {summary}\n  quote: \"{self.claim.quote}\"\n"
+                    f"If expected, refresh with: {refresh}")
         if before == "holds":
             return (f"{self.name}: the claim no longer holds (baseline: holds)\n  now: {summary}\n"
                     f"  quote: \"{self.claim.quote}\"\n  reading: {self.claim.reading}\n"
@@ -282,10 +286,12 @@ class ClaimItem(OptcheckItem):
                 f"  quote: \"{self.claim.quote}\"\nIf expected, refresh with: {refresh}")
 
     def _describe(self, verdict: Verdict) -> str:
-        margins = ", ".join(f"seed {s}: {_number(m)}" for s, m in verdict.margins.items())
-        text = (f"{verdict.verdict} on {verdict.seeds_holding}/{len(verdict.margins)} seeds "
-                f"(margin in {self.claim.metric}: mean {_number(verdict.mean)} ± {_unsigned(verdict.spread)}; {margins})")
-        return text + ("; " + "; ".join(verdict.notes) if verdict.notes else "")
+        return describe(verdict, self.claim.metric)
+
+
+def _interval(record: dict) -> str:
+    interval, level = record.get("interval"), record.get("level")
+    return "" if not interval or not level else f", {level:.0%} interval [{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
 def _number(value: float | None) -> str:
@@ -294,7 +300,3 @@ def _number(value: float | None) -> str:
 
 def _diverged_text(diverged: dict[int, int]) -> str:
     return ", ".join(f"{epoch} (seed {seed})" for seed, epoch in diverged.items())
-
-
-def _unsigned(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"

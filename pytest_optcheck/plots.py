@@ -17,7 +17,7 @@ from typing import Any
 
 from . import atomic
 from .errors import OptcheckError
-from .report import ReportInput, label_of, order_names, seed_runs
+from .report import ReportInput, label_of, order_names, probability_text, seed_runs
 
 PANELS = (("loss", "training loss"), ("accuracy", "training accuracy"))
 ALL_FILE = "all-optimizers.png"
@@ -35,7 +35,8 @@ def write_plots(directory: str | Path, inp: ReportInput) -> list[Path]:
     colors = color_map(order_names(inp.optimizers, inp.suite))
     written = []
     for claim_id, names, subtitle in claim_figures(inp):
-        figure = draw(figure_class, canvas_class, inp, names, colors, claim_id, subtitle)
+        figure = draw(figure_class, canvas_class, inp, names, colors, claim_id, subtitle,
+                      margins=(inp.claims.get(claim_id) or {}).get("margins"))
         written.append(save_png(figure, directory / f"claim-{safe_name(claim_id)}.png"))
     if inp.optimizers:
         figure = draw(figure_class, canvas_class, inp, order_names(inp.optimizers, inp.suite), colors,
@@ -66,7 +67,7 @@ def claim_figures(inp: ReportInput) -> list[tuple[str, list[str], str]]:
         if not all(name in inp.optimizers for name in claim.optimizers):
             continue
         record = inp.claims.get(claim.id)
-        verdict = f" [{record['verdict']} on {record['seeds_holding']}/{record['seeds']} seeds]" if record else ""
+        verdict = f" [{record['verdict']}: {probability_text(record)}]" if record else ""
         figures.append((claim.id, list(claim.optimizers), f"\u201c{claim.quote}\u201d{verdict}"))
     return figures
 
@@ -92,12 +93,18 @@ def band(optimizer: dict, metric: str) -> tuple[list[float], list[float], list[f
 
 
 def draw(figure_class: Any, canvas_class: Any, inp: ReportInput, names: Sequence[str], colors: dict[str, str],
-         title: str, subtitle: str) -> Any:
-    """Two panels (training loss, training accuracy): a mean line and a min-max band per optimizer."""
-    figure = figure_class(figsize=(11, 5.2), dpi=DPI, layout="constrained")
+         title: str, subtitle: str, margins: dict[str, float | None] | None = None) -> Any:
+    """Two panels (training loss, training accuracy): a mean line and a min-max band per optimizer.
+
+    With a claim's per-seed `margins`, a third panel shows them: the evidence its verdict weighs.
+    """
+    figure = figure_class(figsize=(15 if margins else 11, 5.2), dpi=DPI, layout="constrained")
     canvas_class(figure)
     figure.suptitle(f"{title}\n{textwrap.fill(subtitle, width=120)}", fontsize=10)
-    for axes, (metric, ylabel) in zip(figure.subplots(1, 2), PANELS):
+    panels = figure.subplots(1, 3 if margins else 2)
+    if margins:
+        margin_panel(panels[2], margins)
+    for axes, (metric, ylabel) in zip(panels, PANELS):
         for name in names:
             means, lows, highs = band(inp.optimizers[name], metric)
             epochs = list(range(1, len(means) + 1))
@@ -112,6 +119,26 @@ def draw(figure_class: Any, canvas_class: Any, inp: ReportInput, names: Sequence
     figure.legend(handles, labels, loc="outside right center", fontsize=8,
                   title="mean over seeds\nband: min to max", title_fontsize=8)
     return figure
+
+
+def margin_panel(axes: Any, margins: dict[str, float | None]) -> None:
+    """One dot per seed: the claim's margin there (above zero: it held on that seed); x for a diverged run."""
+    seeds = sorted(margins, key=int)
+    finite = [(int(s), margins[s]) for s in seeds if margins[s] is not None]
+    held = [(s, m) for s, m in finite if m > 0]
+    not_held = [(s, m) for s, m in finite if m <= 0]
+    for points, color, label in ((held, "tab:green", "held"), (not_held, "tab:red", "did not hold")):
+        if points:
+            axes.scatter([s for s, _ in points], [m for _, m in points], color=color, label=label, zorder=3)
+    diverged = [int(s) for s in seeds if margins[s] is None]
+    if diverged:
+        axes.scatter(diverged, [0.0] * len(diverged), marker="x", color="black", label="diverged", zorder=3)
+    axes.axhline(0.0, color="gray", linewidth=1)
+    axes.set_xlabel("seed")
+    axes.set_ylabel("margin per seed")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
 
 
 def safe_name(text: str) -> str:

@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder with the four Fashion-MNIST files (or OPTCHECK_DATA_DIR; ini: optcheck_data_dir)")
     group.addoption("--optcheck-download", action="store_true",
                     help="let Keras download Fashion-MNIST when no local copy is found")
+    group.addoption("--optcheck-max-seeds", metavar="N", type=_seed_count,
+                    help="let undecided claims add seeds, in the profile's groups, up to N seeds in all "
+                         "(default: the profile's seeds max, or its seed list)")
     group.addoption("--optcheck-no-cache", action="store_true",
                     help="train every run even if it is cached, and cache nothing")
     group.addoption("--optcheck-report", metavar="PATH.md",
@@ -67,7 +70,16 @@ def _options(config: pytest.Config) -> Options:
         cache_root=None if cache is None else cache / "runs",
         report=_path_option(config, "optcheck_report"),
         plots=_path_option(config, "optcheck_plots"),
+        max_seeds=config.getoption("optcheck_max_seeds"),
     )
+
+
+def _seed_count(value: str) -> int:
+    import argparse
+
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"--optcheck-max-seeds: {value!r} is not a positive whole number of seeds")
+    return int(value)
 
 
 def _path_option(config: pytest.Config, name: str) -> Path | None:

@@ -70,6 +70,11 @@ class ClaimRecord:
     seeds_holding: int
     seeds: int
     mean_margin: float | None
+    # The evidence (claims.py, evidence.py); None in files written before verdicts had intervals.
+    probability: float | None
+    interval: tuple[float, float] | None
+    level: float | None
+    seeds_needed: int | None
     data: dict[str, Any]
 
 
@@ -267,5 +272,21 @@ def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
         seeds_holding=r.get(record, "seeds_holding", where, int),
         seeds=r.get(record, "seeds", where, int),
         mean_margin=r.number(record.get("mean_margin"), f"{where}.mean_margin", nullable=True),
+        probability=r.number(record.get("probability"), f"{where}.probability", nullable=True),
+        interval=_pair(r, record, "interval", where),
+        level=r.number(record.get("level"), f"{where}.level", nullable=True),
+        seeds_needed=r.get(record, "seeds_needed", where, int, optional=True),
         data=record,
     )
+
+
+def _pair(r: _Reader, record: dict, key: str, where: str) -> tuple[float, float] | None:
+    value = r.get(record, key, where, list, optional=True)
+    if value is None:
+        return None
+    if len(value) != 2:
+        raise r.fail(f"{where}.{key}", f"expected [low, high], found {_shown(value)}")
+    low, high = (r.number(v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
+    if low > high:
+        raise r.fail(f"{where}.{key}", f"low {low} is above high {high}")
+    return (low, high)

@@ -406,26 +406,51 @@ def comparison_section(inp: ReportInput) -> Section:
 
 def claims_section(inp: ReportInput) -> Section:
     with_baseline = inp.baseline_claims is not None
-    headers = ["claim", "quote", "verdict", "seeds holding", "mean margin"] + (
+    headers = ["claim", "quote", "verdict", "P(holds on a seed)", "seeds", "mean margin"] + (
         ["baseline verdict"] if with_baseline else [])
     rows = []
     notes = []
+    levels = set()
     for claim_id in order_names(inp.claims, inp.suite, kind="claims"):
         record = inp.claims[claim_id]
         margin = record.get("mean_margin")
-        row = [claim_id, record.get("quote", ""), record.get("verdict", DASH),
-               f"{record.get('seeds_holding', 0)}/{record.get('seeds', 0)}",
-               DASH if margin is None else f"{margin:+.4f}"]
+        row = [claim_id, record.get("quote", ""), record.get("verdict", DASH), probability_text(record),
+               claim_seeds_text(record), DASH if margin is None else f"{margin:+.4f}"]
         if with_baseline:
             row.append(baseline_verdict(record, (inp.baseline_claims or {}).get(claim_id)))
         rows.append(row)
+        levels.add(record.get("level"))
         notes += [f"{claim_id}: {note}" for note in record.get("notes") or []]
     if not rows:
         return Section("Claims", notes=["No claim was judged."])
-    explanation = ("Margin: on each seed, how far the claim is from failing, in the units of its metric "
-                   "(training loss unless the suite says otherwise); positive means it holds. The verdict "
-                   "over seeds follows the claim's quorum (by default: every seed).")
+    level = next(iter(levels)) if len(levels) == 1 and None not in levels else None
+    explanation = (
+        "Margin: on each seed, how far the claim is from failing, in the units of its metric (training loss "
+        "unless the suite says otherwise); positive means it holds on that seed. P(holds on a seed): the share "
+        "of seeds it held on, and " + (f"its {level:.0%} " if level else "its ") + "confidence interval, valid "
+        "however many seeds were added while looking (an anytime-valid confidence sequence). A claim holds when "
+        "the interval is above its threshold (0.5 unless the suite says otherwise: more often than not), fails "
+        "when it is below, and is inconclusive otherwise. Seeds: how many the verdict rests on; for an "
+        "inconclusive claim, how many it would take if it kept holding on the same share of them.")
     return Section("Claims", table=Table(headers, rows, wrap={1: QUOTE_WIDTH}), notes=[explanation, *notes])
+
+
+def probability_text(record: dict) -> str:
+    """"3/3 [0.25, 1.00]": the share of seeds the claim held on, and its interval."""
+    share = f"{record.get('seeds_holding', 0)}/{record.get('seeds', 0)}"
+    interval = record.get("interval")
+    return share if not interval else f"{share} [{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def claim_seeds_text(record: dict) -> str:
+    """How many seeds the verdict took, or how many an undecided claim would take."""
+    seeds, needed, budget = record.get("seeds", 0), record.get("seeds_needed"), record.get("seed_budget")
+    if "seeds_needed" not in record:
+        return str(seeds)
+    if record.get("verdict") != "inconclusive":
+        return f"{seeds} (decided)"
+    of_budget = f" of {budget}" if budget else ""
+    return f"{seeds}{of_budget}; needs {needed}" if needed else f"{seeds}{of_budget}; needs > 1000"
 
 
 def baseline_verdict(record: dict, baseline: dict | None) -> str:

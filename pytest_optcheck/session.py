@@ -39,6 +39,7 @@ class Options:
     cache_root: Path | None
     report: Path | None = None
     plots: Path | None = None
+    max_seeds: int | None = None  # --optcheck-max-seeds: overrides the profiles' seed budget
 
 
 @dataclass
@@ -101,12 +102,27 @@ class OptcheckSession:
                                 EPOCH_METRICS, profile.epochs, nudges)
 
     def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
+        """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget).
+
+        Looking after every group and stopping once decided keeps the stated error
+        rate: the verdict's interval is a confidence sequence (`evidence.py`).
+        """
         profile = self.profile(suite)
         memo = (suite.path, profile.name, claim.id)
-        if memo not in self._verdicts:
-            runs = {name: self.runs(suite, name) for name in claim.optimizers}
-            self._verdicts[memo] = judge(claim, runs, profile.seeds, profile.epochs)
-        return self._verdicts[memo]
+        if memo in self._verdicts:
+            return self._verdicts[memo]
+        pool = profile.seed_pool(self.options.max_seeds)
+        seeds = list(profile.seeds)
+        while True:
+            runs = {name: {seed: self.runner.run(suite, name, seed, profile) for seed in seeds}
+                    for name in claim.optimizers}
+            verdict = judge(claim, runs, seeds, profile.epochs)
+            if verdict.verdict != "inconclusive" or len(seeds) >= len(pool):
+                break
+            seeds = list(pool[: len(seeds) + profile.seed_group])
+        verdict.budget = len(pool)
+        self._verdicts[memo] = verdict
+        return verdict
 
     def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
         """Keep an optimizer's runs in baseline form for the report."""

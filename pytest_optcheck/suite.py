@@ -95,9 +95,18 @@ class Profile:
     name: str
     train_samples: int | None
     epochs: int
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...]  # every item trains these; curve baselines hold them
     # Nudged reruns per seed when a baseline is written: they measure the noise envelope.
     noise_reruns: int = 4
+    # Seeds on demand: an undecided claim adds `seed_group` seeds at a time, up to `max_seeds`.
+    max_seeds: int = 0  # 0: the seeds above and no more
+    seed_group: int = 3
+
+    def seed_pool(self, max_seeds: int | None = None) -> tuple[int, ...]:
+        """The seeds in the order claims take them: the profile's own, then the next integers after the last."""
+        total = max(len(self.seeds), max_seeds if max_seeds is not None else self.max_seeds)
+        extra = [s for s in range(max(self.seeds) + 1, max(self.seeds) + 1 + total) if s not in self.seeds]
+        return self.seeds + tuple(extra[: total - len(self.seeds)])
 
 
 @dataclass(frozen=True)
@@ -307,12 +316,25 @@ def _profiles(t: _Table) -> dict[str, Profile]:
             name=name,
             train_samples=p.get("train_samples", int, None, check=_positive),
             epochs=p.get("epochs", int, check=_positive),
-            seeds=tuple(p.get("seeds", list, check=_int_list)),
             noise_reruns=p.get("noise_reruns", int, 4,
                                check=lambda v: None if v >= 2 else "must be 2 or more (nudged reruns per seed)"),
+            **_seeds(p),
         )
         p.reject_unknown()
     return result
+
+
+def _seeds(p: _Table) -> dict[str, Any]:
+    """`seeds = [0, 1, 2]` (these and no more) or `seeds = { first = 3, max = 30, start = 0, group = 3 }`."""
+    if not isinstance(p.data.get("seeds"), dict):
+        return {"seeds": tuple(p.get("seeds", list, check=_int_list))}
+    budget = p.table("seeds")
+    start = budget.get("start", int, 0, check=lambda v: None if v >= 0 else "must be zero or more")
+    first = budget.get("first", int, check=_positive)
+    most = budget.get("max", int, first, check=lambda v: None if v >= first else f"must be at least first ({first})")
+    group = budget.get("group", int, first, check=_positive)
+    budget.reject_unknown()
+    return {"seeds": tuple(range(start, start + first)), "max_seeds": most, "seed_group": group}
 
 
 def _claims(root: _Table, optimizers: dict, profiles: dict) -> tuple[ClaimSpec, ...]:

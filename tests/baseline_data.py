@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+from pytest_optcheck.claims import ClaimSpec, judge
 from pytest_optcheck.cli import main
 from pytest_optcheck.report import ReportInput
 
@@ -83,14 +85,17 @@ def adam_file(**kwargs):
     }, **kwargs)
 
 
-def claim_record(verdict="holds", margins=(0.875, 1.0)):
-    holding = {str(s): m > 0 for s, m in enumerate(margins)}
-    return {
-        "quote": "Adam ends better than SGD.", "spec_hash": "hash-claim", "verdict": verdict,
-        "margins": {str(s): m for s, m in enumerate(margins)}, "holding": holding,
-        "seeds_holding": sum(holding.values()), "seeds": len(margins),
-        "mean_margin": sum(margins) / len(margins), "spread": 0.0883883476483184, "notes": [],
-    }
+def claim_record(verdict=None, margins=(0.875, 1.0)):
+    """A claim's record as the harness writes it; `verdict` overrides the one its evidence gives."""
+    seeds = list(range(len(margins)))
+    runs = {"adam": {s: _run(1.0 - m) for s, m in zip(seeds, margins)}, "sgd": {s: _run(1.0) for s in seeds}}
+    spec = ClaimSpec("adam-beats-sgd", "Adam ends better than SGD.", "", "ordering", ("adam",), ("sgd",))
+    record = {"quote": spec.quote, "spec_hash": "hash-claim", **judge(spec, runs, seeds, 1).as_dict()}
+    return record if verdict is None else {**record, "verdict": verdict}
+
+
+def _run(final_loss):
+    return SimpleNamespace(history={"loss": [final_loss]}, diverged_at=None)
 
 
 def claims_file(records, suite="pair", profile="small", environment=ENVIRONMENT):

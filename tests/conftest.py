@@ -45,7 +45,7 @@ batch_size = 32
 [profiles.small]
 train_samples = 200
 epochs = 2
-seeds = [0, 1]
+seeds = [0, 1, 2]
 noise_reruns = 2
 
 [profiles.other]
@@ -67,6 +67,8 @@ quote = "Adam ends better than SGD."
 kind = "ordering"
 better = "adam"
 worse = "sgd"
+# Three seeds decide a claim only at 50% confidence: enough for tests of the plumbing.
+confidence = 0.5
 """
 
 

@@ -86,7 +86,7 @@ def test_update_then_pass_then_perturb_then_update(project):
     has_lines(again, "every curve is bit-identical to its baseline")
 
     data = json.loads(baseline(project, "sgd").read_text())
-    for seed in ("0", "1"):  # the same way on every seed: a regression, not chaos
+    for seed in ("0", "1", "2"):  # the same way on every seed: a regression, not chaos
         data["seeds"][seed]["history"]["val_loss"][1] += 0.5
     baseline(project, "sgd").write_text(json.dumps(data, indent=2, sort_keys=True))
     perturbed = project.run_optcheck()
@@ -108,7 +108,7 @@ def test_baselines_are_stable_readable_json(project):
     text = baseline(project, "adam").read_text()
     data = json.loads(text)
     assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
-    assert set(data["seeds"]) == {"0", "1"}
+    assert set(data["seeds"]) == {"0", "1", "2"}
     assert set(data["seeds"]["0"]) == {"history", "test", "epoch_seconds", "diverged_at_epoch"}
     assert data["environment"]["tensorflow"] and data["spec_hash"]
 
@@ -147,7 +147,7 @@ def test_claim_recorded_as_failing_is_a_strict_expected_failure(project):
     project.run_optcheck("--optcheck-update").assert_outcomes(passed=2, xfailed=1)
     result = project.run_optcheck()
     result.assert_outcomes(passed=2, xfailed=1)
-    has_lines(result, "XFAIL suites/tiny.toml::claim[adam-beats-sgd] - baseline verdict: fails (0/2 seeds hold")
+    has_lines(result, "XFAIL suites/tiny.toml::claim[adam-beats-sgd] - baseline verdict: fails (0/3 seeds hold, 50% interval [0.00, 0.46]")
 
 
 def test_unused_baselines_are_listed(project):
@@ -257,10 +257,10 @@ def test_diverged_run_fails_its_own_items_only(project):
     project.makefile(".toml", **{"suites/tiny": TINY_SUITE.replace("{ learning_rate = 0.01 }", "{ learning_rate = 1e30 }")})
     result = project.run_optcheck("--optcheck-update")
     result.assert_outcomes(passed=1, failed=1, xfailed=1)
-    has_lines(result, "curve[adam]: baseline updated, but the run diverged at epoch 1 (seed 0), 1 (seed 1)")
+    has_lines(result, "curve[adam]: baseline updated, but the run diverged at epoch 1 (seed 0), 1 (seed 1), 1 (seed 2)")
     again = project.run_optcheck()
     again.assert_outcomes(passed=1, failed=1, xfailed=1)  # curve[sgd] passes; the claim is recorded as failing
-    has_lines(again, "curve[adam]: diverged at epoch 1 (seed 0), 1 (seed 1)")
+    has_lines(again, "curve[adam]: diverged at epoch 1 (seed 0), 1 (seed 1), 1 (seed 2)")
     has_lines(again, "XFAIL", "claim[adam-beats-sgd]")
     data = json.loads(baseline(project, "adam").read_text())
     assert data["seeds"]["0"]["diverged_at_epoch"] == 1 and data["seeds"]["0"]["history"]["loss"] == [None]
@@ -403,3 +403,35 @@ def test_a_damaged_baseline_fails_its_own_item_in_one_line_and_is_left_alone(pro
     report = project.run(sys.executable, "-m", "pytest_optcheck.cli", "report", "baselines/tiny/small")
     assert report.ret == 2 and "Traceback" not in report.stderr.str()
     assert "optcheck: error: baselines/tiny/small/" in report.stderr.str()
+
+
+def test_an_undecided_claim_adds_seeds_until_decided_and_says_how_many_it_took(project):
+    # Default confidence (95%): a claim that holds on every seed is decided at the 7th. Curves keep 2 seeds.
+    # The claim is read loosely (Adam within 1.0 of SGD's loss) so that it holds on every seed.
+    sequential = (TINY_SUITE.replace("seeds = [0, 1, 2]", "seeds = { first = 2, max = 9, group = 2 }")
+                  .replace('kind = "ordering"\nbetter = "adam"\nworse = "sgd"\n',
+                           'kind = "close"\noptimizer = "adam"\nreference = "sgd"\nwithin = 1.0\n')
+                  .replace("confidence = 0.5\n", ""))
+    assert "within = 1.0" in sequential
+    project.makefile(".toml", **{"suites/tiny": sequential})
+    first = project.run_optcheck("--optcheck-update", "-k", "claim")
+    first.assert_outcomes(passed=1)
+    record = json.loads(baseline(project, "claims").read_text())["claims"]["adam-beats-sgd"]
+    assert record["verdict"] == "holds" and record["seeds"] == 8 and record["seeds_holding"] == 8
+    assert record["interval"][0] > 0.5 and record["seed_budget"] == 9 and record["seeds_needed"] == 8
+    assert set(record["margins"]) == {str(s) for s in range(8)}  # 2, 4, 6: undecided; 8: decided
+    project.run_optcheck("--optcheck-update", "-k", "curve").assert_outcomes(passed=2)
+    assert set(json.loads(baseline(project, "adam").read_text())["seeds"]) == {"0", "1"}
+
+    # A budget too small to decide: inconclusive, and it says how many seeds it would take.
+    capped = project.run_optcheck("--optcheck-max-seeds", "4", "-k", "claim")
+    capped.assert_outcomes(failed=1)
+    has_lines(capped, "claim[adam-beats-sgd]: the claim was decided (holds, 8 seeds) and is now undecided",
+              "inconclusive: P(holds on a seed) = 4/4, 95% interval [0.34, 1.00] contains 0.5; "
+              "at this share it would take 7 seeds (3 more)")
+
+
+def test_a_bad_seed_budget_names_the_option(project):
+    result = project.run_optcheck("--optcheck-max-seeds", "0")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--optcheck-max-seeds: '0' is not a positive whole number of seeds*"])

@@ -59,7 +59,7 @@ def test_sensitivity_of_the_tiny_suite(project, tiny_data, capsys):  # noqa: F81
                  "--output", str(project.path / "sensitivity.md")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "### optcheck sensitivity: suite tiny, profile small (seeds 0, 1, 2 epochs)" in out
+    assert "### optcheck sensitivity: suite tiny, profile small (seeds 0, 1, 2, 2 epochs)" in out
     # Adam's learning rate is 0.01 here: x1.25 is a large change on 200 images, and it shows.
     assert re.search(r"learning_rate 0.01 -> 0.0125 \(x1.25\) +\| mutation +\| caught +\| curve\[adam\]: ", out)
     assert re.search(r"initial weights nudged one ulp \(nudge seed 7\) +\| benign +\| quiet ", out)
