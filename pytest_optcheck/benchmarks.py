@@ -57,6 +57,15 @@ def _skip_without_optcheck(config: pytest.Config) -> None:
 
 
 def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
+    from .errors import OptcheckError
+
+    try:
+        _measure(benchmark, request, optimizer)
+    except OptcheckError as exc:  # a suite or data problem: its message, not a traceback
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
     from .items import optcheck_session
 
     config = request.config

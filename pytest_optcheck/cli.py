@@ -71,8 +71,9 @@ def training_setup(args: argparse.Namespace, command: str):
     """
     from .data import DataError, DataOptions
     from .runner import Runner
-    from .suite import load_suite
+    from .suite import importable_from, load_suite
 
+    importable_from(Path.cwd())  # the project's own optimizer modules, as under pytest
     suite = load_suite(args.suite)
     names = args.optimizer or list(suite.optimizers)
     for name in names:

@@ -14,6 +14,7 @@ import pytest
 
 from .errors import OptcheckError
 from .session import Options, OptcheckSession
+from .suite import importable_from
 
 session_key = pytest.StashKey[OptcheckSession]()
 
@@ -93,6 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if options.update and not options.enabled:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
     config.stash[session_key] = OptcheckSession(options, config.rootpath)
+    if options.enabled:
+        importable_from(config.rootpath)
     if options.enabled and options.profile:
         _check_profile(config, options.profile)
     _collect_suites_by_default(config)

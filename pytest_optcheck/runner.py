@@ -23,7 +23,7 @@ class Runner:
         self.allow_download = allow_download
         self._dataset: Dataset | None = None
         self._runs: dict[str, RunResult] = {}
-        self._checked: set[Path] = set()  # suite files whose optimizers were resolved
+        self._checked: set[tuple[Path, str]] = set()  # (suite file, optimizer) resolved and constructed
         self.progress: Progress | None = None  # told about every run that trains
         # TensorFlow's C++ log lines go here (beside the cached runs), not to the terminal.
         self.native_log = None if cache_root is None else Path(cache_root).parent / "tensorflow.log"
@@ -50,17 +50,18 @@ class Runner:
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None) -> RunResult:
-        from .suite import check_optimizers
+        from .suite import check_optimizer
         from .tf_runtime import native_log
         from .training import train  # imports TensorFlow: only when something trains
 
         progress = self.progress
         with native_log(self.native_log):
-            if suite.path not in self._checked:
-                # Unknown classes or arguments are reported before anything trains; a fully
-                # cached session never needs Keras, so it never pays for importing it.
-                check_optimizers(suite)
-                self._checked.add(suite.path)
+            if (suite.path, optimizer) not in self._checked:
+                # An unknown class or a refused argument is reported before anything trains, and
+                # fails only the items of that optimizer. A fully cached session never needs
+                # Keras, so it never pays for importing it.
+                check_optimizer(suite, optimizer)
+                self._checked.add((suite.path, optimizer))
             if progress is not None:
                 progress.run_started(RunLabel(suite.name, profile.name, optimizer, seed, nudge), profile.epochs)
             result = train(suite, optimizer, seed, profile, self.dataset, key=key, nudge=nudge,

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.suite import check_optimizers, load_suite
+from pytest_optcheck.suite import check_optimizer, load_suite
 
 from conftest import TINY_SUITE
 
@@ -55,8 +55,27 @@ def test_wrong_type(tmp_path):
 
 
 def test_profile_with_no_seeds(tmp_path):
-    message = error(tmp_path, TINY_SUITE.replace("seeds = [0, 1]", "seeds = []"))
+    message = error(tmp_path, TINY_SUITE.replace("seeds = [0, 1, 2]", "seeds = []"))
     assert "profiles.small.seeds: must not be empty" in message
+
+
+@pytest.mark.parametrize("budget, problem", [
+    ("{ first = 3, max = 2 }", "profiles.small.seeds.max: must be at least first (3)"),
+    ("{ max = 9 }", "profiles.small.seeds.first: missing"),
+    ("{ first = 3, maximum = 9 }", "profiles.small.seeds.maximum: unknown key"),
+    ("{ first = 0 }", "profiles.small.seeds.first: must be positive"),
+])
+def test_a_bad_seed_budget_names_its_key(tmp_path, budget, problem):
+    assert problem in error(tmp_path, TINY_SUITE.replace("seeds = [0, 1, 2]", f"seeds = {budget}"))
+
+
+def test_a_seed_budget_gives_the_first_seeds_and_the_pool():
+    from pytest_optcheck.suite import Profile
+
+    profile = Profile("p", None, 1, (50, 51, 52), max_seeds=6, seed_group=3)
+    assert profile.seed_pool() == (50, 51, 52, 53, 54, 55)
+    assert profile.seed_pool(4) == (50, 51, 52, 53)
+    assert Profile("q", None, 1, (4, 0, 2)).seed_pool(5) == (4, 0, 2, 5, 6)  # after the largest, never a repeat
 
 
 def test_empty_suite(tmp_path):
@@ -89,6 +108,11 @@ def test_duplicate_claim_ids(tmp_path):
     assert "duplicate claim id 'adam-beats-sgd'" in error(tmp_path, TINY_SUITE + "\n" + claim)
 
 
+def check_optimizers(suite):
+    for name in suite.optimizers:
+        check_optimizer(suite, name)
+
+
 def test_unknown_claim_kind(tmp_path):
     assert "unknown kind" in error(tmp_path, TINY_SUITE.replace('kind = "ordering"', 'kind = "better"'))
 
@@ -101,8 +125,25 @@ def test_unknown_optimizer_class(tmp_path):
 
 def test_unknown_keyword_argument(tmp_path):
     suite = load_suite(write(tmp_path, TINY_SUITE.replace("{ learning_rate = 0.01 }", "{ lr = 0.01 }")))
-    with pytest.raises(OptcheckError, match=r"optimizers.adam.kwargs: Adam takes no argument 'lr'; it takes: .*learning_rate"):
+    # Keras's own message, under the suite key.
+    with pytest.raises(OptcheckError, match=r"optimizers.adam.kwargs: Adam\(lr=0.01\) failed: ValueError: .*lr"):
         check_optimizers(suite)
+
+
+def test_a_class_forwarding_kwargs_to_keras_takes_the_base_arguments(tmp_path, monkeypatch):
+    (tmp_path / "fwd.py").write_text(
+        "import keras\n"
+        "class Scaled(keras.optimizers.SGD):\n"
+        "    def __init__(self, scale=1.0, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.scale = scale\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    good = TINY_SUITE.replace('class = "Adam"\nkwargs = { learning_rate = 0.01 }',
+                              'class = "fwd:Scaled"\nkwargs = { scale = 0.5, learning_rate = 0.01, clipnorm = 1.0 }')
+    check_optimizers(load_suite(write(tmp_path, good)))
+    bad = load_suite(write(tmp_path, good.replace("clipnorm = 1.0", "clipnrom = 1.0")))
+    with pytest.raises(OptcheckError, match=r"optimizers.adam.kwargs: Scaled\(.*clipnrom=1.0\) failed: .*clipnrom"):
+        check_optimizers(bad)
 
 
 def test_custom_optimizer_class_by_import_path(tmp_path, monkeypatch):
