@@ -18,7 +18,8 @@ from .errors import OptcheckError
 from .noise import NoiseEnvelope
 from .records import FORMAT, OptimizerBaseline, load_claims_baseline
 from .runs import RunResult, digest, spec_hash
-from .suite import EPOCH_METRICS, Profile, Suite, Tolerance
+from .metrics import ordered
+from .suite import Profile, Suite, Tolerance, default_tolerances
 
 CLAIMS_FILE = "claims.json"
 
@@ -45,8 +46,11 @@ def profile_seeds_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
 
 
 def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Mapping[int, RunResult],
-                       noise: NoiseEnvelope | None = None) -> dict:
-    """The content of `<optimizer>.json` for these runs (one per seed of the profile) and their noise envelope."""
+                       noise: NoiseEnvelope | None = None, data: Mapping[str, str] | None = None) -> dict:
+    """The content of `<optimizer>.json` for these runs (one per seed of the profile) and their noise envelope.
+
+    `data`: the identity of the data the runs trained on (source and checksum).
+    """
     first = next(iter(runs.values()))
     content = {
         "format": FORMAT,
@@ -70,7 +74,18 @@ def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Map
     }
     if noise is not None:
         content["noise"] = noise.to_json()
+    if data is not None:
+        content["data"] = dict(data)
     return content
+
+
+def data_mismatch(recorded: Mapping[str, Any], measured: Mapping[str, Any]) -> str | None:
+    """How the data of a baseline and of the runs differ, or None (also for files from before data was recorded)."""
+    old, new = recorded.get("data"), measured.get("data")
+    if not old or not new or old.get("checksum") == new.get("checksum"):
+        return None
+    return (f"the baseline was recorded on other data: {old.get('source')} (checksum {old.get('checksum', '')[:12]}), "
+            f"these runs trained on {new.get('source')} (checksum {new.get('checksum', '')[:12]})")
 
 
 def claim_spec_hash(suite: Suite, claim: ClaimSpec, profile: Profile) -> str:
@@ -123,9 +138,9 @@ def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tole
     for seed in sorted(set(baseline["seeds"]) | set(measured["seeds"]), key=int):
         old = baseline["seeds"].get(seed)
         new = measured["seeds"].get(seed)
-        for metric in EPOCH_METRICS:
-            old_values = old["history"][metric] if old else []
-            new_values = new["history"][metric] if new else []
+        for metric in ordered({*(old or {}).get("history", {}), *(new or {}).get("history", {})}):
+            old_values = old["history"].get(metric, []) if old else []
+            new_values = new["history"].get(metric, []) if new else []
             for epoch in range(1, max(len(old_values), len(new_values)) + 1):
                 a = old_values[epoch - 1] if epoch <= len(old_values) else None
                 b = new_values[epoch - 1] if epoch <= len(new_values) else None
@@ -134,7 +149,7 @@ def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tole
                 in_both = epoch <= min(len(old_values), len(new_values))
                 if in_both and a is None and b is None:
                     continue  # non-finite on both sides: the same divergence
-                tolerance = tolerances[metric]
+                tolerance = tolerances.get(metric) or default_tolerances((metric,))[metric]
                 if a is None or b is None or not tolerance.allows(a, b):
                     shown = tolerance.describe(a) if a is not None else "-"
                     differences.append(Difference(seed, metric, epoch, a, b, shown))
@@ -175,8 +190,8 @@ def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
         previous = old.get("seeds", {}).get(seed)
         if previous is None:
             return f"seed {seed} added"
-        for metric in EPOCH_METRICS:
-            for epoch, (a, b) in enumerate(zip(previous["history"][metric], run["history"][metric]), start=1):
+        for metric in ordered(run["history"]):
+            for epoch, (a, b) in enumerate(zip(previous["history"].get(metric, []), run["history"][metric]), start=1):
                 if a is None or b is None:
                     continue
                 if abs(b - a) > best[0]:

@@ -80,7 +80,7 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> 
     from .environment import environment
     from .training import compiled_model, fit_arguments, training_arrays
 
-    x, y = training_arrays(state.runner.dataset, profile)
+    x, y = training_arrays(state.runner.dataset_for(suite), profile)
     arguments = fit_arguments(suite.training)
     model = compiled_model(suite, optimizer, seed)
     model.fit(x, y, epochs=1, **arguments)  # warm-up: traces the step functions; not counted

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from . import evidence
 from .errors import OptcheckError
+from .metrics import higher_is_better
 
 KINDS = ("ordering", "groups", "faster", "close")
 
@@ -139,7 +140,7 @@ def _signed(value: float | None) -> str:
 
 
 def lower_is_better(metric: str) -> bool:
-    return "loss" in metric
+    return not higher_is_better(metric)
 
 
 def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str]) -> ClaimSpec:

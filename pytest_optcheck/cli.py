@@ -80,7 +80,7 @@ def training_setup(args: argparse.Namespace, command: str):
         suite.optimizer(name)  # unknown names fail before anything trains
     runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
     try:
-        runner.dataset
+        runner.dataset_for(suite)
     except DataError as exc:
         raise OptcheckError(exc.explain(DataOptions("--data-dir", "--download", command))) from None
     return suite, names, runner
@@ -144,7 +144,7 @@ def command_run(args: argparse.Namespace) -> int:
             if result.diverged:
                 print(f"diverged at epoch {result.diverged_at}: the loss was not finite")
             else:
-                print(f"test: loss {result.test['loss']:.4f}, accuracy {result.test['accuracy']:.4f}")
+                print("test: " + ", ".join(f"{m} {v:.4f}" for m, v in result.test.items()))
     if args.json:
         payload = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
         atomic.write_text(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")
@@ -217,12 +217,15 @@ def emit(text: str, output: Path | None) -> None:
 
 
 def epoch_table(result, tabulate) -> str:
+    from .metrics import ordered
+
+    metrics = ordered(result.history)
     rows = []
     for i, seconds in enumerate(result.epoch_seconds):
-        row = [i + 1] + [result.history[m][i] for m in ("loss", "accuracy", "val_loss", "val_accuracy")]
+        row = [i + 1] + [result.history[m][i] for m in metrics]
         rows.append(row + [seconds])
-    headers = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-    return tabulate(rows, headers=headers, floatfmt=(".0f", ".4f", ".4f", ".4f", ".4f", ".2f"))
+    headers = ["epoch", *metrics, "seconds"]
+    return tabulate(rows, headers=headers, floatfmt=(".0f", *[".4f"] * len(metrics), ".2f"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

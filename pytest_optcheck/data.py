@@ -94,9 +94,14 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    checksum: str  # sha256 over the four files' decompressed contents
-    folder: Path
+    checksum: str  # sha256 over the four files' decompressed contents (or the arrays' bytes)
+    folder: Path | None  # where the files were read; None for data made in memory
     official: bool  # the contents are exactly the published Fashion-MNIST
+    source: str = "fashion_mnist"  # the suite's [data] source
+
+    @property
+    def origin(self) -> str:
+        return str(self.folder) if self.folder is not None else self.source
 
 
 def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -174,11 +179,7 @@ def read_idx(path: Path, magic: int) -> tuple[np.ndarray, str]:
 def load_dataset(data_dir: str | os.PathLike | None = None, *, allow_download: bool = False) -> Dataset:
     """Find, verify and load Fashion-MNIST (train and test)."""
     folder = find_data_dir(data_dir, allow_download=allow_download)
-    arrays = {}
-    digests = {}
-    for key, name in FILES.items():
-        arrays[key], digests[key] = read_idx(folder / name, IMAGES_MAGIC if key.startswith("x") else LABELS_MAGIC)
-    _check_consistency(folder, arrays)
+    arrays, digests = read_folder(folder)
     official = digests == OFFICIAL_SHA256
     sizes_official = {k: len(v) for k, v in arrays.items()} == OFFICIAL_COUNTS
     if sizes_official and not official:
@@ -187,16 +188,23 @@ def load_dataset(data_dir: str | os.PathLike | None = None, *, allow_download: b
             f"{folder}: {', '.join(bad)} has the size of Fashion-MNIST but not its contents "
             f"(sha256 of the decompressed data differs); the file is damaged or not Fashion-MNIST."
         )
+    return from_folder(folder, arrays, digests, official=official, source="fashion_mnist")
+
+
+def read_folder(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The four IDX files of an MNIST-like folder, checked, and the sha256 of each."""
+    arrays, digests = {}, {}
+    for key, name in FILES.items():
+        arrays[key], digests[key] = read_idx(folder / name, IMAGES_MAGIC if key.startswith("x") else LABELS_MAGIC)
+    _check_consistency(folder, arrays)
+    return arrays, digests
+
+
+def from_folder(folder: Path, arrays: dict[str, np.ndarray], digests: dict[str, str], *, official: bool,
+                source: str) -> Dataset:
     checksum = hashlib.sha256("".join(digests[k] for k in FILES).encode()).hexdigest()
-    return Dataset(
-        x_train=scale(arrays["x_train"]),
-        y_train=arrays["y_train"],
-        x_test=scale(arrays["x_test"]),
-        y_test=arrays["y_test"],
-        checksum=checksum,
-        folder=folder,
-        official=official,
-    )
+    return Dataset(x_train=scale(arrays["x_train"]), y_train=arrays["y_train"], x_test=scale(arrays["x_test"]),
+                   y_test=arrays["y_test"], checksum=checksum, folder=folder, official=official, source=source)
 
 
 def scale(images: np.ndarray) -> np.ndarray:

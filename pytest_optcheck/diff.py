@@ -10,8 +10,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from .report import DASH, ReportInput, Section, Table, label_of, markdown, order_names, plain_text, plural, probability_text, seeds_text
-from .suite import EPOCH_METRICS
+from .report import DASH, ReportInput, Section, Table, label_of, markdown, order_names, plain_text, plural, probability_text, recorded_metrics, seeds_text
+from .metrics import ordered
 
 
 @dataclass
@@ -30,7 +30,7 @@ def final_mean(optimizer: dict, metric: str, seeds: list[str]) -> float | None:
     """Mean over `seeds` of the value at each run's final epoch; None if any is missing or not finite."""
     values = []
     for seed in seeds:
-        curve = optimizer["seeds"][seed]["history"][metric]
+        curve = optimizer["seeds"][seed]["history"].get(metric)
         if not curve or curve[-1] is None:
             return None
         values.append(curve[-1])
@@ -41,8 +41,8 @@ def largest_change(old: dict, new: dict, metric: str, seeds: list[str]) -> Chang
     """The biggest |new - old| at any epoch of any common seed; a finite/non-finite switch beats any number."""
     best = Change(0.0, "none (bit-identical)")
     for seed in seeds:
-        before = old["seeds"][seed]["history"][metric]
-        after = new["seeds"][seed]["history"][metric]
+        before = old["seeds"][seed]["history"].get(metric, [])
+        after = new["seeds"][seed]["history"].get(metric, [])
         for epoch, (a, b) in enumerate(zip(before, after), start=1):
             if (a is None) != (b is None):
                 shown = ("finite", "not finite") if b is None else ("not finite", "finite")
@@ -69,7 +69,7 @@ def curve_rows(old: ReportInput, new: ReportInput, names: list[str]) -> list[lis
     for name in names:
         before, after = old.optimizers[name], new.optimizers[name]
         seeds = common_seeds(before, after)
-        for metric in EPOCH_METRICS:
+        for metric in ordered([*recorded_metrics(before), *recorded_metrics(after)]):
             if not seeds:
                 rows.append([label_of(new, name), metric, DASH, DASH, "no common seeds", DASH])
                 continue

@@ -123,7 +123,8 @@ class CurveItem(OptcheckItem):
         profile = state.profile(self.suite)
         path = baselines.optimizer_path(state.baseline_root(), self.suite, profile, self.optimizer)
         runs = state.runs(self.suite, self.optimizer)
-        measured = baselines.optimizer_baseline(self.suite, profile, self.optimizer, runs)
+        measured = baselines.optimizer_baseline(self.suite, profile, self.optimizer, runs,
+                                                data=state.data_identity(self.suite))
         state.record_measured(self.suite, profile, self.optimizer, measured)
         diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
 
@@ -161,14 +162,17 @@ class CurveItem(OptcheckItem):
         state = self.session_state
         if recorded is not None and recorded.noise is not None:
             kept = {**measured, "noise": recorded.data["noise"]}
-            if recorded.curves_equal(kept):
+            # A file written before baselines recorded their data gets that record, not a new envelope.
+            same_data = kept if "data" in recorded.data else {k: v for k, v in kept.items() if k != "data"}
+            if recorded.curves_equal(same_data):
                 # The same curves need no new envelope: nothing retrains, and the file stays as it is.
                 state.updates.append(Update(str(path), "optimizer", kept))
                 self.status("identical")
                 return
         envelope = None if self.spec.explicit_tolerances else state.envelope(self.suite, self.optimizer)
         content = baselines.optimizer_baseline(self.suite, state.profile(self.suite), self.optimizer,
-                                               state.runs(self.suite, self.optimizer), envelope)
+                                               state.runs(self.suite, self.optimizer), envelope,
+                                               data=state.data_identity(self.suite))
         state.updates.append(Update(str(path), "optimizer", content))
         self.status("updated")
 
@@ -190,6 +194,11 @@ class CurveItem(OptcheckItem):
                 f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
             )
+        mismatch = baselines.data_mismatch(recorded.data, measured)
+        if mismatch:
+            self.status("other data")
+            return (f"{self.name}: {path}: {mismatch}; curves on different data cannot be compared.\n"
+                    f"Train on the baseline's data, or if the data changed on purpose, refresh with: {refresh}")
         state.warn_if_environment_differs(path, recorded.environment)
         result = check_curves(recorded, measured, spec)
         self.status(result.status)

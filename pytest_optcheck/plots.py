@@ -17,7 +17,7 @@ from typing import Any
 
 from . import atomic
 from .errors import OptcheckError
-from .report import ReportInput, label_of, order_names, probability_text, seed_runs
+from .report import ReportInput, label_of, order_names, probability_text, recorded_metrics, seed_runs
 
 PANELS = (("loss", "training loss"), ("accuracy", "training accuracy"))
 ALL_FILE = "all-optimizers.png"
@@ -81,7 +81,7 @@ def color_map(names: Sequence[str]) -> dict[str, str]:
 
 def band(optimizer: dict, metric: str) -> tuple[list[float], list[float], list[float]]:
     """Per epoch: mean, min and max over seeds, NaN where no seed has a finite value (a gap in the line)."""
-    runs = [run["history"][metric] for run in seed_runs(optimizer)]
+    runs = [run["history"].get(metric, []) for run in seed_runs(optimizer)]
     epochs = max((len(r) for r in runs), default=0)
     means, lows, highs = [], [], []
     for i in range(epochs):
@@ -104,7 +104,7 @@ def draw(figure_class: Any, canvas_class: Any, inp: ReportInput, names: Sequence
     panels = figure.subplots(1, 3 if margins else 2)
     if margins:
         margin_panel(panels[2], margins)
-    for axes, (metric, ylabel) in zip(panels, PANELS):
+    for axes, (metric, ylabel) in zip(panels, panel_metrics(inp)):
         for name in names:
             means, lows, highs = band(inp.optimizers[name], metric)
             epochs = list(range(1, len(means) + 1))
@@ -139,6 +139,16 @@ def margin_panel(axes: Any, margins: dict[str, float | None]) -> None:
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
+
+
+def panel_metrics(inp: ReportInput) -> tuple[tuple[str, str], ...]:
+    """The training loss, and the first training metric (accuracy), or the validation loss without one."""
+    recorded = {m for o in inp.optimizers.values() for m in recorded_metrics(o)}
+    if recorded >= {m for m, _ in PANELS}:
+        return PANELS
+    other = sorted(m for m in recorded if m != "loss" and not m.startswith("val_"))
+    second = other[0] if other else "val_loss"
+    return (("loss", "training loss"), (second, second.replace("val_", "validation ").replace("_", " ")))
 
 
 def safe_name(text: str) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 from .errors import OptcheckError
 from .noise import NoiseEnvelope
-from .suite import EPOCH_METRICS
 
 FORMAT = 1
 VERDICTS = ("holds", "fails", "inconclusive")
@@ -175,6 +174,9 @@ def parse_optimizer_baseline(path: Path, data: dict[str, Any]) -> OptimizerBasel
         raise r.fail("seeds", "no seeds")
     seeds = {r.seed(key, "seeds"): _seed_curves(r, run, f"seeds.{key}", epochs) for key, run in seeds_table.items()}
     noise_table = r.get(data, "noise", "", dict, optional=True)
+    data_table = r.get(data, "data", "", dict, optional=True)  # absent in files from before it was recorded
+    if data_table is not None:
+        _strings(r, data_table, "data")
     return OptimizerBaseline(
         path=path,
         suite=r.get(data, "suite", "", str),
@@ -196,7 +198,8 @@ def _seed_curves(r: _Reader, run: Any, where: str, epochs: int) -> SeedCurves:
         raise r.fail(where, f"expected a table, found {_shown(run)}")
     history_table = r.get(run, "history", where, dict)
     history = {}
-    for metric in EPOCH_METRICS:
+    r.get(history_table, "loss", f"{where}.history", list)  # every run records its loss
+    for metric in history_table:
         values = r.get(history_table, metric, f"{where}.history", list)
         if len(values) > epochs:
             raise r.fail(f"{where}.history.{metric}", f"{len(values)} values for {epochs} epochs")

@@ -23,6 +23,7 @@ from tabulate import tabulate
 
 from . import baselines
 from .errors import OptcheckError
+from .metrics import ordered, short
 from .records import load_claims_baseline, load_optimizer_baseline
 from .suite import Suite, load_suite
 
@@ -165,11 +166,16 @@ def divergence(optimizer: dict) -> str | None:
     return "; ".join(f"seed {s} diverged at epoch {k}" for s, k in sorted(diverged.items(), key=lambda i: int(i[0])))
 
 
+def recorded_metrics(optimizer: dict) -> list[str]:
+    """The per-epoch metrics an optimizer's runs recorded, training metrics first."""
+    return ordered({m for run in seed_runs(optimizer) for m in run.get("history", {})})
+
+
 def final_values(optimizer: dict, metric: str) -> list[float] | None:
     """Each seed's value at its final epoch; None when any of them is missing or not finite."""
     values = []
     for run in seed_runs(optimizer):
-        curve = run["history"][metric]
+        curve = run["history"].get(metric)
         if not curve or curve[-1] is None:
             return None
         values.append(curve[-1])
@@ -310,14 +316,13 @@ def measured_cell(optimizer: dict, metric: str, diverged: str | None) -> str:
 def optimizers_section(inp: ReportInput) -> Section:
     target = inp.suite.target_loss if inp.suite else None
     target_header = f"epochs to loss ≤ {target:g}" if target is not None else "epochs to target loss"
-    headers = ["optimizer", "train loss", "train acc", "val loss", "val acc", "test acc", target_header,
-               "median epoch s"]
+    columns = table_metrics(inp)
+    headers = ["optimizer", *(column_header(m) for m in columns), target_header, "median epoch s"]
     rows = []
     for name in order_names(inp.optimizers, inp.suite):
         optimizer = inp.optimizers[name]
         diverged = divergence(optimizer)
-        cells = [measured_cell(optimizer, m, diverged)
-                 for m in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy")]
+        cells = [measured_cell(optimizer, m, diverged) for m in columns]
         reach = DASH if target is None else epochs_to_reach(optimizer, target)
         rows.append([label_of(inp, name), *cells, reach, seconds_text(median_epoch_seconds(optimizer))])
     count = len(inp.seeds)
@@ -339,6 +344,27 @@ def optimizers_section(inp: ReportInput) -> Section:
     return Section("Optimizers", table=Table(headers, rows), notes=notes)
 
 
+def table_metrics(inp: ReportInput) -> list[str]:
+    """The Optimizers table's columns: every recorded epoch metric, then the test metrics besides the loss."""
+    recorded = ordered({m for o in inp.optimizers.values() for m in recorded_metrics(o)})
+    test = [f"test_{m}" for m in recorded if not m.startswith("val_") and m != "loss"]
+    return recorded + test
+
+
+def column_header(metric: str) -> str:
+    """val_accuracy -> val acc; loss -> train loss."""
+    for prefix, word in (("val_", "val"), ("test_", "test")):
+        if metric.startswith(prefix):
+            return f"{word} {short(metric[len(prefix):])}"
+    return f"train {short(metric)}"
+
+
+def headline_metric(optimizer: dict) -> str:
+    """The validation metric a one-cell change reports: the first scored one (accuracy), else val_loss."""
+    scored = [m for m in recorded_metrics(optimizer) if m.startswith("val_") and m != "val_loss"]
+    return scored[0] if scored else "val_loss"
+
+
 def baseline_change(inp: ReportInput, name: str) -> str:
     """How the measured runs moved against the stored baseline, in one cell."""
     old = (inp.baseline_optimizers or {}).get(name)
@@ -351,11 +377,13 @@ def baseline_change(inp: ReportInput, name: str) -> str:
         return "diverged; the baseline did not"
     if divergence(old) and not divergence(new):
         return "the baseline diverged; now it does not"
-    before, after = final_values(old, "val_accuracy"), final_values(new, "val_accuracy")
+    metric = headline_metric(new)
+    before, after = final_values(old, metric), final_values(new, metric)
     if before is None or after is None:
         return "changed"
     delta = statistics.fmean(after) - statistics.fmean(before)
-    text = f"val acc {delta:+.4f}" if delta else "curves moved; final val acc equal"
+    shown = column_header(metric)
+    text = f"{shown} {delta:+.4f}" if delta else f"curves moved; final {shown} equal"
     if set(old.get("seeds", {})) != set(new.get("seeds", {})):
         text += " (different seeds)"
     return text

@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 from .cache import RunCache
-from .data import Dataset, load_dataset
+from .data import Dataset
 from .environment import environment
 from .progress import Progress, RunLabel
-from .runs import RunResult, run_key
-from .suite import Profile, Suite
+from .runs import RunResult, canonical_json, run_key
+from .sources import load
+from .suite import DataSpec, Profile, Suite
 
 
 class Runner:
@@ -21,7 +22,7 @@ class Runner:
         self.cache = RunCache(cache_root)
         self.data_dir = data_dir
         self.allow_download = allow_download
-        self._dataset: Dataset | None = None
+        self._datasets: dict[str, Dataset] = {}  # per data spec (several suites may share one)
         self._runs: dict[str, RunResult] = {}
         self._checked: set[tuple[Path, str]] = set()  # (suite file, optimizer) resolved and constructed
         self.progress: Progress | None = None  # told about every run that trains
@@ -30,12 +31,20 @@ class Runner:
 
     @property
     def dataset(self) -> Dataset:
-        if self._dataset is None:
-            self._dataset = load_dataset(self.data_dir, allow_download=self.allow_download)
-        return self._dataset
+        """Fashion-MNIST, the default data (the `optcheck_dataset` fixture)."""
+        return self.dataset_for(None)
+
+    def dataset_for(self, suite: Suite | None) -> Dataset:
+        """The data a suite names in `[data]`, loaded once per session."""
+        spec = suite.data if suite is not None else DataSpec()
+        memo = canonical_json({"source": spec.source, "kwargs": spec.kwargs, "dir": str(spec.dir)})
+        if memo not in self._datasets:
+            self._datasets[memo] = load(spec.source, spec.kwargs, where=str(suite.path) if suite else "",
+                                        folder=spec.dir, data_dir=self.data_dir, allow_download=self.allow_download)
+        return self._datasets[memo]
 
     def key(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> str:
-        return run_key(suite, optimizer, seed, profile, self.dataset.checksum, environment(), nudge)
+        return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, environment(), nudge)
 
     def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile, *, nudge: int | None = None) -> RunResult:
         """The run; with `nudge`, the same run with its initial weights moved one ulp (see nudge.py)."""
@@ -64,7 +73,7 @@ class Runner:
                 self._checked.add((suite.path, optimizer))
             if progress is not None:
                 progress.run_started(RunLabel(suite.name, profile.name, optimizer, seed, nudge), profile.epochs)
-            result = train(suite, optimizer, seed, profile, self.dataset, key=key, nudge=nudge,
+            result = train(suite, optimizer, seed, profile, self.dataset_for(suite), key=key, nudge=nudge,
                            on_epoch=None if progress is None else progress.epoch_done)
         if progress is not None:
             progress.run_finished()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .suite import EPOCH_METRICS, OptimizerSpec, Profile, Suite
+from .suite import OptimizerSpec, Profile, Suite
 
 FORMAT = 1
 
@@ -46,7 +46,7 @@ class RunResult:
             "profile": self.profile,
             "epochs": self.epochs,
             "train_samples": self.train_samples,
-            "history": {m: [_finite_or_none(v) for v in self.history[m]] for m in EPOCH_METRICS},
+            "history": {m: [_finite_or_none(v) for v in values] for m, values in self.history.items()},
             "epoch_seconds": self.epoch_seconds,
             "test": self.test,
             "diverged": self.diverged,
@@ -66,7 +66,7 @@ class RunResult:
             profile=data["profile"],
             epochs=data["epochs"],
             train_samples=data["train_samples"],
-            history={m: [math.nan if v is None else float(v) for v in data["history"][m]] for m in EPOCH_METRICS},
+            history={m: [math.nan if v is None else float(v) for v in values] for m, values in data["history"].items()},
             epoch_seconds=[float(s) for s in data["epoch_seconds"]],
             test=data["test"],
             diverged_at=data["diverged_at_epoch"],
@@ -98,11 +98,12 @@ def optimizer_identity(spec: OptimizerSpec) -> dict[str, Any]:
     return {"class": spec.class_path, "kwargs": spec.kwargs}
 
 
-def user_code_digest(class_path: str) -> str:
-    """A digest of every file of the user's own code a custom optimizer can run.
+def user_code_digest(import_paths: list[str]) -> str:
+    """A digest of every file of the user's own code that a run can execute.
 
-    The modules of the class and of its base classes, and every Python file of the
-    top-level package they belong to, wherever that code is not an installed
+    For each "module:name" (a custom optimizer class, a model factory, a data
+    loader): its module, the modules of its base classes, and every Python file of
+    the top-level package they belong to, wherever that code is not an installed
     distribution (those are covered by their versions in the environment). A helper
     function edited in the same package changes the digest, so the run cache never
     serves a run of code that has changed since.
@@ -110,22 +111,16 @@ def user_code_digest(class_path: str) -> str:
     import importlib
     import inspect
 
-    module_name, _, attr = class_path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError):
-        return ""  # resolve_optimizer_class reports the error before anything trains
     files: set[Path] = set()
-    for klass in inspect.getmro(cls) if inspect.isclass(cls) else ():
-        module = sys.modules.get(klass.__module__)
-        path = getattr(module, "__file__", None)
-        if path is None or _installed(Path(path)):
-            continue
-        files.add(Path(path).resolve())
-        top = sys.modules.get(klass.__module__.split(".")[0])
-        top_file = getattr(top, "__file__", None)
-        if top_file and Path(top_file).name == "__init__.py":
-            files.update(p.resolve() for p in Path(top_file).parent.rglob("*.py"))
+    for import_path in import_paths:
+        module_name, _, attr = import_path.partition(":")
+        try:
+            target = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            continue  # the run reports the error before anything trains
+        owners = inspect.getmro(target) if inspect.isclass(target) else (target,)
+        for owner in owners:
+            files |= _package_files(getattr(owner, "__module__", module_name) or module_name)
     hasher = hashlib.sha256()
     for path in sorted(files):
         hasher.update(str(path.name).encode() + b"\0")
@@ -136,6 +131,31 @@ def user_code_digest(class_path: str) -> str:
     return hasher.hexdigest()
 
 
+def _package_files(module_name: str) -> set[Path]:
+    """The module's file and every .py file of its top-level package, unless installed."""
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if path is None or _installed(Path(path)):
+        return set()
+    files = {Path(path).resolve()}
+    top = sys.modules.get(module_name.split(".")[0])
+    top_file = getattr(top, "__file__", None)
+    if top_file and Path(top_file).name == "__init__.py":
+        files.update(p.resolve() for p in Path(top_file).parent.rglob("*.py"))
+    return files
+
+
+def user_code_paths(suite: Suite, optimizer: str) -> list[str]:
+    """The project's own code a run of this optimizer calls: its class, the model factory, the data loader."""
+    spec = suite.optimizer(optimizer)
+    paths = [spec.class_path] if spec.is_custom else []
+    if suite.model.factory is not None:
+        paths.append(suite.model.factory)
+    if ":" in suite.data.source:
+        paths.append(suite.data.source)
+    return paths
+
+
 def _installed(path: Path) -> bool:
     parts = set(path.resolve().parts)
     return "site-packages" in parts or "dist-packages" in parts or path.resolve().is_relative_to(
@@ -144,13 +164,16 @@ def _installed(path: Path) -> bool:
 
 def spec_identity(suite: Suite, optimizer: str, profile: Profile) -> dict[str, Any]:
     """Everything from the suite that changes one optimizer's runs on a profile (not the seed)."""
-    return {
+    identity = {
         "optimizer": optimizer_identity(suite.optimizer(optimizer)),
-        "model": suite.model.__dict__,
+        "model": suite.model.identity(),
         "training": suite.training.__dict__,
         "train_samples": profile.train_samples,
         "epochs": profile.epochs,
     }
+    if suite.data.identity() is not None:  # the article's data keeps the identities it always had
+        identity["data"] = suite.data.identity()
+    return identity
 
 
 def spec_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
@@ -160,7 +183,6 @@ def spec_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
 def run_key(suite: Suite, optimizer: str, seed: int, profile: Profile, data_checksum: str,
             environment: dict[str, str], nudge: int | None = None) -> str:
     """The cache key: change anything that can change the result and the run trains again."""
-    spec = suite.optimizer(optimizer)
     identity = {
         "spec": spec_identity(suite, optimizer, profile),
         "seed": seed,
@@ -168,8 +190,9 @@ def run_key(suite: Suite, optimizer: str, seed: int, profile: Profile, data_chec
         "environment": environment,
         "format": FORMAT,
     }
-    if spec.is_custom:
-        identity["user_code"] = user_code_digest(spec.class_path)
+    user_code = user_code_paths(suite, optimizer)
+    if user_code:  # built-in optimizers, model and data: covered by the installed versions alone
+        identity["user_code"] = user_code_digest(user_code)
     if nudge is not None:  # plain runs keep the keys they always had
         identity["nudge"] = nudge
     return digest(identity)

@@ -129,7 +129,8 @@ class Sensitivity:
         """The items that would fail with `runs` in place of the optimizer's own."""
         trial = Trial(optimizer, change, benign)
         recorded = self.recorded(optimizer)
-        measured = baselines.optimizer_baseline(suite, self.profile, optimizer, runs)
+        measured = baselines.optimizer_baseline(suite, self.profile, optimizer, runs, data={
+            "source": suite.data.source, "checksum": self.runner.dataset_for(suite).checksum})
         result = check_curves(recorded, measured, self.suite.optimizer(optimizer))
         if result.failed:
             trial.failing_items.append(f"curve[{optimizer}]: {', '.join(result.moved)}")

@@ -21,7 +21,7 @@ from .environment import environment
 from .errors import OptcheckError
 from .runner import Runner
 from .runs import RunResult
-from .suite import EPOCH_METRICS, Profile, Suite
+from .suite import Profile, Suite
 
 
 class OptcheckEnvironmentWarning(UserWarning):
@@ -78,6 +78,10 @@ class OptcheckSession:
         profile = self.profile(suite)
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
 
+    def data_identity(self, suite: Suite) -> dict[str, str]:
+        """The suite's data as a baseline records it: its source and content checksum."""
+        return {"source": suite.data.source, "checksum": self.runner.dataset_for(suite).checksum}
+
     def planned_runs(self, needs: dict[tuple[Path, str], Suite]) -> int:
         """How many runs the selected items will train (those not cached), for the progress estimate."""
         try:
@@ -99,7 +103,7 @@ class OptcheckSession:
         nudged = {seed: [self.runner.run(suite, optimizer, seed, profile, nudge=n).history for n in nudges]
                   for seed in profile.seeds}
         return measure_envelope({seed: run.history for seed, run in baseline.items()}, nudged,
-                                EPOCH_METRICS, profile.epochs, nudges)
+                                suite.training.epoch_metrics, profile.epochs, nudges)
 
     def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
         """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget).
@@ -128,7 +132,8 @@ class OptcheckSession:
         """Keep an optimizer's runs in baseline form for the report."""
         key = f"{suite.name}/{profile.name}/{optimizer}"
         if measured is None and key not in self.measured:
-            measured = baselines.optimizer_baseline(suite, profile, optimizer, self.runs(suite, optimizer))
+            measured = baselines.optimizer_baseline(suite, profile, optimizer, self.runs(suite, optimizer),
+                                                    data=self.data_identity(suite))
         if measured is not None:
             self.measured[key] = measured
 

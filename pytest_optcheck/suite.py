@@ -19,14 +19,15 @@ from typing import Any
 
 from .claims import ClaimSpec, parse_claim
 from .errors import OptcheckError
+from .metrics import higher_is_better
 from .tf_runtime import tensorflow
 
-EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A multilayer perceptron: Flatten, Dense hidden layers, Dense output."""
+    """The built-in multilayer perceptron (Flatten, Dense hidden layers, Dense output),
+    or the project's own `factory` ("package.module:function", called with `kwargs`)."""
 
     input_shape: tuple[int, ...] = (28, 28)
     hidden_units: tuple[int, ...] = (300, 100, 50, 50, 50)
@@ -34,6 +35,29 @@ class ModelSpec:
     kernel_initializer: str = "he_normal"
     output_units: int = 10
     output_activation: str = "softmax"
+    factory: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the model in a baseline and a run key (the MLP's fields, or the factory's)."""
+        if self.factory is None:
+            return {k: v for k, v in self.__dict__.items() if k not in ("factory", "kwargs")}
+        return {"factory": self.factory, "kwargs": self.kwargs}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """`[data]`: where the examples come from (see sources.py)."""
+
+    source: str = "fashion_mnist"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    dir: Path | None = None  # a folder of IDX files, relative to the suite file
+
+    def identity(self) -> dict[str, Any] | None:
+        """None for the default (Fashion-MNIST), so the article's baselines keep their hashes."""
+        if self.source == "fashion_mnist" and not self.kwargs:
+            return None
+        return {"source": self.source, "kwargs": self.kwargs}
 
 
 @dataclass(frozen=True)
@@ -45,6 +69,12 @@ class TrainingSpec:
     batch_size: int = 32
     validation_split: float = 0.1
     shuffle: bool = True
+
+    @property
+    def epoch_metrics(self) -> tuple[str, ...]:
+        """The per-epoch values a run records, in Keras's log names: loss, metrics, then their val_ forms."""
+        train = ("loss", *self.metrics)
+        return (*train, *(f"val_{m}" for m in train))
 
 
 @dataclass(frozen=True)
@@ -59,14 +89,6 @@ class Tolerance:
 
     def describe(self, baseline: float) -> str:
         return f"{self.abs + self.rel * abs(baseline):.3g}"
-
-
-DEFAULT_TOLERANCES = {
-    "loss": Tolerance(abs=0.01, rel=0.02),
-    "accuracy": Tolerance(abs=0.01),
-    "val_loss": Tolerance(abs=0.01, rel=0.02),
-    "val_accuracy": Tolerance(abs=0.01),
-}
 
 
 @dataclass(frozen=True)
@@ -118,6 +140,7 @@ class Suite:
     default_profile: str
     model: ModelSpec
     training: TrainingSpec
+    data: DataSpec
     optimizers: dict[str, OptimizerSpec]
     profiles: dict[str, Profile]
     claims: tuple[ClaimSpec, ...]
@@ -220,20 +243,29 @@ def load_suite(path: str | Path) -> Suite:
 
     model = _model(root.table("model"))
     training = _training(root.table("training"))
+    data = _data(root.table("data"), path)
     explicit = bool(root.table("tolerances").data)
-    tolerances = _tolerances(root.table("tolerances"), DEFAULT_TOLERANCES)
+    tolerances = _tolerances(root.table("tolerances"), default_tolerances(training.epoch_metrics))
     optimizers = _optimizers(root.table("optimizers"), tolerances, explicit)
     profiles = _profiles(root.table("profiles"))
     if default_profile not in profiles:
         raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
-    claims = _claims(root, optimizers, profiles)
+    claims = _claims(root, optimizers, training.epoch_metrics)
     root.reject_unknown()
-    return Suite(name, path, description, default_profile, model, training, optimizers, profiles, claims,
+    return Suite(name, path, description, default_profile, model, training, data, optimizers, profiles, claims,
                  target_loss)
 
 
 def _model(t: _Table) -> ModelSpec:
     d = ModelSpec()
+    if "factory" in t.data:
+        factory = t.get("factory", str, check=_import_path)
+        kwargs = dict(t.get("kwargs", dict, {}))
+        mlp = sorted(set(t.data) - {"factory", "kwargs"})
+        if mlp:
+            raise t.fail(mlp[0], "describes the built-in MLP, which a factory replaces; remove it, "
+                                 "or pass it to the factory in kwargs")
+        return ModelSpec(factory=factory, kwargs=kwargs)
     spec = ModelSpec(
         input_shape=tuple(t.get("input_shape", list, list(d.input_shape), check=_shape)),
         hidden_units=tuple(t.get("hidden_units", list, list(d.hidden_units), check=_shape)),
@@ -246,6 +278,29 @@ def _model(t: _Table) -> ModelSpec:
     return spec
 
 
+def _import_path(value: str) -> str | None:
+    module, _, attr = value.partition(":")
+    if not module or not attr.isidentifier():
+        return 'must be "package.module:function"'
+    return None
+
+
+def _data(t: _Table, path: Path) -> DataSpec:
+    from .sources import BUILT_IN
+
+    source = t.get("source", str, "fashion_mnist",
+                   check=lambda v: None if v in BUILT_IN or _import_path(v) is None
+                   else f"unknown source; use one of {', '.join(BUILT_IN)}, or \"package.module:function\"")
+    kwargs = dict(t.get("kwargs", dict, {}))
+    if kwargs and source in ("fashion_mnist", "mnist"):
+        raise t.fail("kwargs", f"{source} takes no arguments")
+    folder = t.get("dir", str, None)
+    if folder is not None and source not in ("fashion_mnist", "mnist"):
+        raise t.fail("dir", "is a folder of IDX image files, for fashion_mnist and mnist only")
+    t.reject_unknown()
+    return DataSpec(source, kwargs, None if folder is None else (path.parent / folder))
+
+
 def _shape(value: list) -> str | None:
     if not value or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
         return "must be a non-empty list of positive integers"
@@ -254,9 +309,7 @@ def _shape(value: list) -> str | None:
 
 def _training(t: _Table) -> TrainingSpec:
     d = TrainingSpec()
-    metrics = t.get("metrics", list, list(d.metrics))
-    if metrics != ["accuracy"]:
-        raise t.fail("metrics", 'only ["accuracy"] is supported: curves and claims read loss and accuracy')
+    metrics = t.get("metrics", list, list(d.metrics), check=_metric_names)
     spec = TrainingSpec(
         loss=t.get("loss", str, d.loss),
         metrics=tuple(metrics),
@@ -271,11 +324,26 @@ def _training(t: _Table) -> TrainingSpec:
     return spec
 
 
+def _metric_names(value: list) -> str | None:
+    if not all(isinstance(v, str) and v and v.isidentifier() for v in value):
+        return 'must be a list of Keras metric names, e.g. ["accuracy"] or ["mae"] ([] for the loss alone)'
+    if "loss" in value or any(v.startswith("val_") for v in value):
+        return "the loss and the val_ forms are recorded anyway; list the other metrics"
+    if len(set(value)) != len(value):
+        return "has duplicates"
+    return None
+
+
+def default_tolerances(metrics: tuple[str, ...]) -> dict[str, Tolerance]:
+    """Fixed tolerances, for suites that ask for them: losses and errors relative, scores absolute."""
+    return {m: Tolerance(abs=0.01) if higher_is_better(m) else Tolerance(abs=0.01, rel=0.02) for m in metrics}
+
+
 def _tolerances(t: _Table, inherited: dict[str, Tolerance]) -> dict[str, Tolerance]:
     result = dict(inherited)
     for metric in list(t.data):
-        if metric not in EPOCH_METRICS:
-            raise t.fail(metric, f"unknown metric; tolerances apply to: {', '.join(EPOCH_METRICS)}")
+        if metric not in inherited:
+            raise t.fail(metric, f"unknown metric; the suite records: {', '.join(inherited)}")
         sub = t.table(metric)
         base = inherited[metric]
         nonneg = lambda v: None if v >= 0 else "must be zero or more"  # noqa: E731
@@ -338,13 +406,13 @@ def _seeds(p: _Table) -> dict[str, Any]:
     return {"seeds": tuple(range(start, start + first)), "max_seeds": most, "seed_group": group}
 
 
-def _claims(root: _Table, optimizers: dict, profiles: dict) -> tuple[ClaimSpec, ...]:
+def _claims(root: _Table, optimizers: dict, metrics: tuple[str, ...]) -> tuple[ClaimSpec, ...]:
     raw = root.get("claims", list, [])
     claims: list[ClaimSpec] = []
     seen: set[str] = set()
     for index, data in enumerate(raw):
         t = _Table(data, f"claims[{index}]", root.path)
-        claim = parse_claim(t, set(optimizers), EPOCH_METRICS)
+        claim = parse_claim(t, set(optimizers), metrics)
         if claim.id in seen:
             raise t.fail("id", f"duplicate claim id {claim.id!r}; ids must be unique")
         seen.add(claim.id)

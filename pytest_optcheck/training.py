@@ -24,7 +24,7 @@ from .environment import environment
 from .errors import OptcheckError
 from .runs import RunResult
 from .tf_runtime import tensorflow
-from .suite import EPOCH_METRICS, ModelSpec, OptimizerSpec, Profile, Suite, TrainingSpec, resolve_optimizer_class
+from .suite import ModelSpec, OptimizerSpec, Profile, Suite, TrainingSpec, resolve_optimizer_class
 
 # Steps run per call into TensorFlow. Any value gives the same numbers; this one
 # removes nearly all per-step overhead for the article's 1,688-step epochs.
@@ -44,8 +44,12 @@ def default_steps_per_execution(keras_version: str) -> int:
     return 1
 
 
-def build_model(spec: ModelSpec) -> Any:
+def build_model(spec: ModelSpec, suite_path: Any = "") -> Any:
+    """The built-in MLP, or the project's factory called right after seeding (so its weights are seeded)."""
     import keras
+
+    if spec.factory is not None:
+        return _from_factory(spec, suite_path)
 
     layers = [keras.Input(shape=spec.input_shape), keras.layers.Flatten()]
     layers += [
@@ -54,6 +58,27 @@ def build_model(spec: ModelSpec) -> Any:
     ]
     layers.append(keras.layers.Dense(spec.output_units, activation=spec.output_activation))
     return keras.Sequential(layers)
+
+
+def _from_factory(spec: ModelSpec, suite_path: Any) -> Any:
+    import importlib
+
+    import keras
+
+    where = f"{suite_path}: model.factory {spec.factory!r}"
+    module_name, _, attr = spec.factory.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise OptcheckError(f"{where}: cannot load it ({exc}); the project root is importable, "
+                            "so give a module path from there") from None
+    try:
+        model = factory(**spec.kwargs)
+    except Exception as exc:  # the user's factory may raise anything: say which and what
+        raise OptcheckError(f"{where} failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, keras.Model):
+        raise OptcheckError(f"{where} returned {type(model).__name__}, not an uncompiled keras.Model")
+    return model
 
 
 def make_optimizer(spec: OptimizerSpec, suite: Suite) -> Any:
@@ -75,7 +100,7 @@ def compiled_model(suite: Suite, optimizer: str, seed: int, *, steps_per_executi
     if steps_per_execution is None:
         steps_per_execution = default_steps_per_execution(keras.__version__)
     keras.utils.set_random_seed(seed)
-    model = build_model(suite.model)
+    model = build_model(suite.model, suite.path)
     model.compile(
         optimizer=make_optimizer(suite.optimizer(optimizer), suite),
         loss=suite.training.loss,
@@ -90,7 +115,7 @@ def training_arrays(dataset: Dataset, profile: Profile) -> tuple[Any, Any]:
     n = profile.train_samples or len(dataset.x_train)
     if n > len(dataset.x_train):
         raise OptcheckError(
-            f"profile {profile.name!r} asks for {n} training images, the data in {dataset.folder} has "
+            f"profile {profile.name!r} asks for {n} training examples, the data ({dataset.origin}) has "
             f"{len(dataset.x_train)}; lower train_samples"
         )
     return dataset.x_train[:n], dataset.y_train[:n]
@@ -122,12 +147,12 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
         nudge_weights(model, nudge)
     clock = epoch_clock(on_epoch)
     model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
-    history = {m: [float(v) for v in model.history.history.get(m, [])] for m in EPOCH_METRICS}
+    history = epoch_history(model.history.history, suite)
     test = None
     if clock.diverged_at is None:
         scores = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
                                 verbose=0, return_dict=True)
-        test = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"])}
+        test = {m: float(scores[m]) for m in ("loss", *suite.training.metrics) if m in scores}
     keras.backend.clear_session()
     return RunResult(
         optimizer=optimizer,
@@ -143,6 +168,16 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
         key=key,
         nudge=nudge,
     )
+
+
+def epoch_history(logged: dict[str, list], suite: Suite) -> dict[str, list[float]]:
+    """The suite's epoch metrics from Keras's logs; a metric Keras logged under another name is named."""
+    missing = [m for m in suite.training.epoch_metrics if m not in logged]
+    if missing and logged.get("loss"):
+        raise OptcheckError(
+            f"{suite.path}: training.metrics: Keras logged no {missing[0]!r}; it logged: "
+            f"{', '.join(sorted(logged))}. Name the metrics as Keras logs them.")
+    return {m: [float(v) for v in logged.get(m, [])] for m in suite.training.epoch_metrics}
 
 
 def epoch_clock(on_epoch: Callable[[int], None] | None = None) -> Any:

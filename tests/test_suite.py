@@ -156,9 +156,30 @@ def test_custom_optimizer_class_by_import_path(tmp_path, monkeypatch):
         check_optimizers(missing)
 
 
-def test_other_metrics_are_refused(tmp_path):
-    message = error(tmp_path, TINY_SUITE.replace("batch_size = 32", 'batch_size = 32\nmetrics = ["mse"]'))
-    assert "training.metrics: only [\"accuracy\"] is supported" in message
+def test_any_keras_metric_names_the_curves_and_claims_follow(tmp_path):
+    suite = load_suite(write(tmp_path, TINY_SUITE.replace("batch_size = 32", 'batch_size = 32\nmetrics = ["mae"]')
+                             .replace('kind = "ordering"', 'kind = "ordering"\nmetric = "val_mae"')))
+    assert suite.training.epoch_metrics == ("loss", "mae", "val_loss", "val_mae")
+    assert suite.claims[0].metric == "val_mae"
+    regression = load_suite(write(tmp_path, TINY_SUITE.replace("batch_size = 32", "batch_size = 32\nmetrics = []")))
+    assert regression.training.epoch_metrics == ("loss", "val_loss")
+
+
+@pytest.mark.parametrize("metrics, problem", [
+    ('["val_mae"]', "the loss and the val_ forms are recorded anyway"),
+    ('["loss"]', "the loss and the val_ forms are recorded anyway"),
+    ('["mae", "mae"]', "has duplicates"),
+    ('["mean absolute"]', "must be a list of Keras metric names"),
+])
+def test_bad_metric_names_are_refused(tmp_path, metrics, problem):
+    message = error(tmp_path, TINY_SUITE.replace("batch_size = 32", f"batch_size = 32\nmetrics = {metrics}"))
+    assert f"training.metrics: {problem}" in message
+
+
+def test_a_claim_on_a_metric_the_suite_does_not_record_is_refused(tmp_path):
+    message = error(tmp_path, TINY_SUITE.replace("batch_size = 32", "batch_size = 32\nmetrics = []")
+                    .replace('kind = "ordering"', 'kind = "ordering"\nmetric = "accuracy"'))
+    assert "metric: unknown metric; use one of: loss, val_loss" in message
 
 
 def test_tolerance_for_an_unknown_metric(tmp_path):
