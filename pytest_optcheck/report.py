@@ -290,7 +290,7 @@ def header_section(inp: ReportInput) -> Section:
     epochs = distinct(o.get("epochs") for o in inp.optimizers.values())
     facts.append(("Profile", inp.profile_name))
     facts.append(("Seeds", seeds_text(inp.seeds)))
-    facts.append(("Training images", f"{samples} (before the validation split)"))
+    facts.append(("Training examples", f"{samples} (before the validation split)"))
     facts.append(("Epochs", epochs))
     facts.append(("Versions", versions_text(environments(inp))))
     facts.append(("Machine", machine_text(inp)))
@@ -328,8 +328,8 @@ def optimizers_section(inp: ReportInput) -> Section:
     count = len(inp.seeds)
     notes = [
         (f"Values at the final epoch, mean ± spread over the {plural(count, 'seed')} "
-         "(spread: sample standard deviation, 0 with a single seed). Train: the training images; "
-         "val: the validation split; test: the held-out test images."),
+         "(spread: sample standard deviation, 0 with a single seed). Train: the training examples; "
+         "val: the validation split; test: the held-out test examples."),
         ("Median epoch s: the median over every seed's epochs except the first, whose time also "
          "includes building and tracing the model."),
     ]
@@ -404,21 +404,27 @@ def mean_text(optimizer: dict, metric: str, diverged: str | None) -> str:
 
 def comparison_section(inp: ReportInput) -> Section:
     with_baseline = inp.baseline_optimizers is not None
+    # The published figures are accuracies and fit times; a suite without accuracy has only the times.
+    with_accuracy = any("accuracy" in recorded_metrics(o) for o in inp.optimizers.values())
     headers = (["optimizer"] + (["change vs baseline"] if with_baseline else [])
-               + ["train acc", "published train acc", "val acc", "published val acc", "fit s",
-                  "published fit s"])
+               + (["train acc", "published train acc", "val acc", "published val acc"] if with_accuracy else [])
+               + ["fit s", "published fit s"])
     rows = []
     for name in order_names(inp.optimizers, inp.suite):
         optimizer = inp.optimizers[name]
         diverged = divergence(optimizer)
         row = [label_of(inp, name)] + ([baseline_change(inp, name)] if with_baseline else [])
-        row += [mean_text(optimizer, "accuracy", diverged), published_text(published_of(inp, name, "train_accuracy")),
-                mean_text(optimizer, "val_accuracy", diverged), published_text(published_of(inp, name, "val_accuracy")),
-                seconds_text(fit_seconds(optimizer)), published_text(published_of(inp, name, "fit_seconds"))]
+        if with_accuracy:
+            row += [mean_text(optimizer, "accuracy", diverged),
+                    published_text(published_of(inp, name, "train_accuracy")),
+                    mean_text(optimizer, "val_accuracy", diverged),
+                    published_text(published_of(inp, name, "val_accuracy"))]
+        row += [seconds_text(fit_seconds(optimizer)), published_text(published_of(inp, name, "fit_seconds"))]
         rows.append(row)
     notes = []
     if with_baseline:
-        notes.append("Change vs baseline: the mean final validation accuracy minus the stored baseline's; "
+        shown = column_header(headline_metric(next(iter(inp.optimizers.values()), {})))
+        notes.append(f"Change vs baseline: the mean final {shown} minus the stored baseline's; "
                      "\"identical\" when every per-epoch value and test metric equals the baseline bit for bit.")
     else:
         notes.append("These are the stored baselines themselves, so there is no baseline to compare with.")
