@@ -180,10 +180,9 @@ def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
     """A one-line description of how much an optimizer's curves moved in a refresh."""
     if old is None:
         return "new baseline"
-    if old.noise is None and "noise" in new:
-        prefix = "noise envelope added; "
-    else:
-        prefix = ""
+    prefix = "noise envelope added; " if old.noise is None and "noise" in new else ""
+    if "data" not in old.data and "data" in new:
+        prefix += "data source and checksum recorded; "
     old = old.data
     best: tuple[float, str] = (-1.0, "")
     for seed, run in new["seeds"].items():

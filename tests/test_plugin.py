@@ -435,3 +435,17 @@ def test_a_bad_seed_budget_names_the_option(project):
     result = project.run_optcheck("--optcheck-max-seeds", "0")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*--optcheck-max-seeds: '0' is not a positive whole number of seeds*"])
+
+
+def test_a_baseline_recorded_on_other_data_is_named_as_such(project, tmp_path):
+    from conftest import write_dataset
+
+    project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
+    assert json.loads(baseline(project, "sgd").read_text())["data"]["source"] == "fashion_mnist"
+    other = write_dataset(tmp_path / "other", seed=7)
+    result = project.run_optcheck(f"--optcheck-data-dir={other}")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed") == 2  # both curves; the claim is judged on the new data as it stands
+    has_lines(result, "curve[sgd]: baselines/tiny/small/sgd.json: the baseline was recorded on other data: "
+                      "fashion_mnist (checksum", "these runs trained on fashion_mnist (checksum",
+              "curves on different data cannot be compared")
