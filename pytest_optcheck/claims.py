@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from . import evidence
 from .errors import OptcheckError
@@ -250,3 +250,21 @@ def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequen
         holding[seed] = margin >= 0 if claim.kind == "close" else margin > 0
     weighed = evidence.weigh(list(holding.values()), claim.probability_above, claim.confidence)
     return Verdict(claim.id, weighed.verdict, margins, holding, weighed, notes)
+
+
+def judge_on_demand(claim: ClaimSpec, run: Callable[[str, int], Any], first: Sequence[int], pool: Sequence[int],
+                    group: int, epochs: int) -> Verdict:
+    """Judge on the `first` seeds, then add `group` seeds of `pool` at a time while the claim is undecided.
+
+    `run(optimizer, seed)` gives a run (trained or cached). Looking after every group
+    and stopping once decided keeps the stated error rate: the verdict's interval is
+    a confidence sequence (`evidence.py`).
+    """
+    seeds = list(first)
+    while True:
+        runs = {name: {seed: run(name, seed) for seed in seeds} for name in claim.optimizers}
+        verdict = judge(claim, runs, seeds, epochs)
+        if verdict.verdict != "inconclusive" or len(seeds) >= len(pool):
+            verdict.budget = len(pool)
+            return verdict
+        seeds = list(pool[: len(seeds) + group])

@@ -20,9 +20,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from . import baselines
-from .claims import judge
+from .claims import judge_on_demand
 from .curves import check_curves
 from .errors import OptcheckError
 from .records import OptimizerBaseline, load_claims_baseline, load_optimizer_baseline
@@ -48,6 +49,7 @@ class Trial:
     benign: bool
     failing_items: list[str] = field(default_factory=list)  # e.g. "curve[adam]: loss +7.1"
     largest_shift: float = 0.0
+    unjudged: list[str] = field(default_factory=list)  # claims needing seeds this trial did not train
 
     @property
     def outcome(self) -> str:
@@ -124,9 +126,14 @@ class Sensitivity:
                                 f"pytest --optcheck --optcheck-profile {self.profile.name} --optcheck-update")
         return recorded
 
-    def trial(self, optimizer: str, change: str, benign: bool, suite: Suite,
-              runs: dict[int, RunResult]) -> Trial:
-        """The items that would fail with `runs` in place of the optimizer's own."""
+    def trial(self, optimizer: str, change: str, benign: bool, suite: Suite, runs: dict[int, RunResult],
+              more: Callable[[int], RunResult] | None = None) -> Trial:
+        """The items that would fail with `runs` in place of the optimizer's own.
+
+        `more(seed)`: the changed optimizer's run on a seed beyond the profile's first
+        ones, for claims that add seeds while undecided. Without it (a run in a child
+        process) only the first seeds are known, and such claims are left unjudged.
+        """
         trial = Trial(optimizer, change, benign)
         recorded = self.recorded(optimizer)
         measured = baselines.optimizer_baseline(suite, self.profile, optimizer, runs, data={
@@ -134,11 +141,21 @@ class Sensitivity:
         result = check_curves(recorded, measured, self.suite.optimizer(optimizer))
         if result.failed:
             trial.failing_items.append(f"curve[{optimizer}]: {', '.join(result.moved)}")
+        pool = self.profile.seed_pool()
         for claim in self.suite.claims:
             if optimizer not in claim.optimizers or claim.id not in self.stored_verdicts:
                 continue
-            all_runs = {name: runs if name == optimizer else self.plain_runs(name) for name in claim.optimizers}
-            verdict = judge(claim, all_runs, self.profile.seeds, self.profile.epochs).verdict
+            if more is None and len(pool) > len(runs):
+                trial.unjudged.append(claim.id)
+                continue
+
+            def run(name: str, seed: int) -> RunResult:  # as the claim item would see it
+                if name == optimizer:
+                    return runs[seed] if seed in runs else more(seed)
+                return self.runner.run(self.suite, name, seed, self.profile)
+
+            verdict = judge_on_demand(claim, run, self.profile.seeds, pool, self.profile.seed_group,
+                                      self.profile.epochs).verdict
             if verdict != self.stored_verdicts[claim.id]:
                 trial.failing_items.append(f"claim[{claim.id}]: {self.stored_verdicts[claim.id]} -> {verdict}")
         return trial
@@ -153,13 +170,16 @@ class Sensitivity:
         for mutation in mutations(spec, resolve_optimizer_class(spec, self.suite.path)):
             mutated = dataclasses.replace(spec, kwargs=mutation.kwargs)
             suite = dataclasses.replace(self.suite, optimizers={**self.suite.optimizers, optimizer: mutated})
-            trials.append(self.trial(optimizer, mutation.description, False, suite,
-                                     self.plain_runs(optimizer, suite)))
+            trials.append(self.trial(
+                optimizer, mutation.description, False, suite, self.plain_runs(optimizer, suite),
+                more=lambda seed, suite=suite: self.runner.run(suite, optimizer, seed, self.profile)))
         return trials
 
     def nudge_trials(self, optimizer: str, nudges: tuple[int, ...]) -> list[Trial]:
         return [self.trial(optimizer, f"initial weights nudged one ulp (nudge seed {n})", True, self.suite,
-                           self.plain_runs(optimizer, nudge=n)) for n in nudges]
+                           self.plain_runs(optimizer, nudge=n),
+                           more=lambda seed, n=n: self.runner.run(self.suite, optimizer, seed, self.profile, nudge=n))
+                for n in nudges]
 
     def onednn_trials(self, optimizers: list[str], *, data_dir: str | None, cache_dir: Path | None) -> list[Trial]:
         """Every optimizer trained in a child process with oneDNN switched the other way."""
@@ -214,4 +234,9 @@ def render(trials: list[Trial], suite: Suite, profile: Profile) -> str:
         f"False alarms: {alarms} of {len(benign)} benign perturbations.**",
         "",
     ]
+    unjudged = sorted({(t.change, c) for t in trials for c in t.unjudged})
+    if unjudged:
+        changes = sorted({change for change, _ in unjudged})
+        lines += [f"Claims that add seeds while undecided were not judged for: {', '.join(changes)} "
+                  "(those runs cover only the profile's first seeds); their curves were.", ""]
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic, baselines
-from .claims import ClaimSpec, Verdict, judge
+from .claims import ClaimSpec, Verdict, judge_on_demand
 from .noise import NoiseEnvelope, measure_envelope
 from .records import load_claims_baseline, load_optimizer_baseline
 from .environment import differences as environment_differences
@@ -106,27 +106,14 @@ class OptcheckSession:
                                 suite.training.epoch_metrics, profile.epochs, nudges)
 
     def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
-        """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget).
-
-        Looking after every group and stopping once decided keeps the stated error
-        rate: the verdict's interval is a confidence sequence (`evidence.py`).
-        """
+        """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget)."""
         profile = self.profile(suite)
         memo = (suite.path, profile.name, claim.id)
-        if memo in self._verdicts:
-            return self._verdicts[memo]
-        pool = profile.seed_pool(self.options.max_seeds)
-        seeds = list(profile.seeds)
-        while True:
-            runs = {name: {seed: self.runner.run(suite, name, seed, profile) for seed in seeds}
-                    for name in claim.optimizers}
-            verdict = judge(claim, runs, seeds, profile.epochs)
-            if verdict.verdict != "inconclusive" or len(seeds) >= len(pool):
-                break
-            seeds = list(pool[: len(seeds) + profile.seed_group])
-        verdict.budget = len(pool)
-        self._verdicts[memo] = verdict
-        return verdict
+        if memo not in self._verdicts:
+            self._verdicts[memo] = judge_on_demand(
+                claim, lambda name, seed: self.runner.run(suite, name, seed, profile), profile.seeds,
+                profile.seed_pool(self.options.max_seeds), profile.seed_group, profile.epochs)
+        return self._verdicts[memo]
 
     def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
         """Keep an optimizer's runs in baseline form for the report."""
