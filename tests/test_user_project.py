@@ -23,11 +23,11 @@ class Scaled(keras.optimizers.SGD):
 @pytest.fixture
 def user_project(pytester, tiny_data, tensorflow_loaded):  # noqa: F811
     """No pythonpath setting, no conftest: only the package, a suite and the command line."""
-    pytester.mkpydir("inhouse")
-    pytester.path.joinpath("inhouse", "helpers.py").write_text(HELPERS)
-    pytester.path.joinpath("inhouse", "optim.py").write_text(OPTIM)
+    pytester.mkpydir("teamopt")
+    pytester.path.joinpath("teamopt", "helpers.py").write_text(HELPERS)
+    pytester.path.joinpath("teamopt", "optim.py").write_text(OPTIM)
     suite = TINY_SUITE.replace('class = "Adam"\nkwargs = { learning_rate = 0.01 }',
-                               'class = "inhouse.optim:Scaled"\nkwargs = { learning_rate = 0.05, clipnorm = 1.0 }')
+                               'class = "teamopt.optim:Scaled"\nkwargs = { learning_rate = 0.05, clipnorm = 1.0 }')
     pytester.makefile(".toml", **{"suites/tiny": suite})
 
     def run(*args):
@@ -43,7 +43,7 @@ def test_an_edited_helper_is_caught_with_the_cache_on_and_compared_not_declared_
     user_project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
     user_project.run_optcheck().assert_outcomes(passed=3)  # from the cache: identical
 
-    user_project.path.joinpath("inhouse", "helpers.py").write_text("def scaled(step):\n    return 0.1 * step\n")
+    user_project.path.joinpath("teamopt", "helpers.py").write_text("def scaled(step):\n    return 0.1 * step\n")
     result = user_project.run_optcheck()  # the cache stays on: the changed package retrains
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 1
@@ -53,7 +53,7 @@ def test_an_edited_helper_is_caught_with_the_cache_on_and_compared_not_declared_
 
 def test_an_optimizer_that_cannot_be_imported_fails_only_its_own_items(user_project, tiny_data):
     text = user_project.path.joinpath("suites", "tiny.toml").read_text()
-    user_project.path.joinpath("suites", "tiny.toml").write_text(text.replace("inhouse.optim:Scaled", "inhouse.gone:Scaled"))
+    user_project.path.joinpath("suites", "tiny.toml").write_text(text.replace("teamopt.optim:Scaled", "teamopt.gone:Scaled"))
     result = user_project.runpytest("--optcheck", "--optcheck-update", f"--optcheck-data-dir={tiny_data}",
                                     "-p", "no:randomly", "-rA")
     result.assert_outcomes(passed=2, failed=3)  # curve[sgd] and epoch_time[sgd] pass
@@ -61,6 +61,6 @@ def test_an_optimizer_that_cannot_be_imported_fails_only_its_own_items(user_proj
     failed = "\n".join(line for line in result.outlines if line.startswith("FAILED"))
     for item in ("curve[adam]", "claim[adam-beats-sgd]", "epoch_time[adam]"):
         assert f"FAILED suites/tiny.toml::{item}" in failed
-    assert "optimizers.adam.class: cannot import 'inhouse.gone'" in result.stdout.str()
+    assert "optimizers.adam.class: cannot import 'teamopt.gone'" in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
     assert "curve[sgd]" not in failed and "epoch_time[sgd]" not in failed
