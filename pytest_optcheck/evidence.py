@@ -76,13 +76,14 @@ def interval(holding: int, seeds: int, level: float = LEVEL) -> tuple[float, flo
 
 
 def decide(holding: int, seeds: int, threshold: float = 0.5, level: float = LEVEL) -> str:
-    """`holds` when the whole interval is above `threshold`, `fails` when below, else `inconclusive`."""
-    low, high = interval(holding, seeds, level)
-    if low > threshold:
-        return "holds"
-    if high < threshold:
-        return "fails"
-    return "inconclusive"
+    """`holds` when the whole interval is above `threshold`, `fails` when below, else `inconclusive`.
+
+    The interval excludes `threshold` exactly when the ratio there reaches 1/alpha,
+    so no interval needs computing: which side of it the share lies on says the rest.
+    """
+    if seeds == 0 or log_ratio(holding, seeds, threshold) < math.log(1.0 / (1.0 - level)):
+        return "inconclusive"
+    return "holds" if holding / seeds > threshold else "fails"
 
 
 def seeds_to_decide(share: float, threshold: float = 0.5, level: float = LEVEL, limit: int = 1000) -> int | None:

@@ -124,7 +124,7 @@ class CurveItem(OptcheckItem):
         path = baselines.optimizer_path(state.baseline_root(), self.suite, profile, self.optimizer)
         runs = state.runs(self.suite, self.optimizer)
         measured = baselines.optimizer_baseline(self.suite, profile, self.optimizer, runs,
-                                                data=state.data_identity(self.suite))
+                                                data=state.runner.data_identity(self.suite))
         state.record_measured(self.suite, profile, self.optimizer, measured)
         diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
 
@@ -172,7 +172,7 @@ class CurveItem(OptcheckItem):
         envelope = None if self.spec.explicit_tolerances else state.envelope(self.suite, self.optimizer)
         content = baselines.optimizer_baseline(self.suite, state.profile(self.suite), self.optimizer,
                                                state.runs(self.suite, self.optimizer), envelope,
-                                               data=state.data_identity(self.suite))
+                                               data=state.runner.data_identity(self.suite))
         state.updates.append(Update(str(path), "optimizer", content))
         self.status("updated")
 

@@ -43,6 +43,10 @@ class Runner:
                                         folder=spec.dir, data_dir=self.data_dir, allow_download=self.allow_download)
         return self._datasets[memo]
 
+    def data_identity(self, suite: Suite) -> dict[str, str]:
+        """The suite's data as a baseline records it: its source and content checksum."""
+        return {"source": suite.data.source, "checksum": self.dataset_for(suite).checksum}
+
     def key(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> str:
         return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, environment(), nudge)
 

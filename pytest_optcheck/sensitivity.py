@@ -136,8 +136,8 @@ class Sensitivity:
         """
         trial = Trial(optimizer, change, benign)
         recorded = self.recorded(optimizer)
-        measured = baselines.optimizer_baseline(suite, self.profile, optimizer, runs, data={
-            "source": suite.data.source, "checksum": self.runner.dataset_for(suite).checksum})
+        measured = baselines.optimizer_baseline(suite, self.profile, optimizer, runs,
+                                                data=self.runner.data_identity(suite))
         result = check_curves(recorded, measured, self.suite.optimizer(optimizer))
         if result.failed:
             trial.failing_items.append(f"curve[{optimizer}]: {', '.join(result.moved)}")

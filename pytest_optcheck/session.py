@@ -78,10 +78,6 @@ class OptcheckSession:
         profile = self.profile(suite)
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
 
-    def data_identity(self, suite: Suite) -> dict[str, str]:
-        """The suite's data as a baseline records it: its source and content checksum."""
-        return {"source": suite.data.source, "checksum": self.runner.dataset_for(suite).checksum}
-
     def planned_runs(self, needs: dict[tuple[Path, str], Suite]) -> int:
         """How many runs the selected items will train (those not cached), for the progress estimate."""
         try:
@@ -120,7 +116,7 @@ class OptcheckSession:
         key = f"{suite.name}/{profile.name}/{optimizer}"
         if measured is None and key not in self.measured:
             measured = baselines.optimizer_baseline(suite, profile, optimizer, self.runs(suite, optimizer),
-                                                    data=self.data_identity(suite))
+                                                    data=self.runner.data_identity(suite))
         if measured is not None:
             self.measured[key] = measured
 

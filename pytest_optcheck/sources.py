@@ -15,6 +15,7 @@ never compared with runs on other data without saying so.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import os
@@ -118,7 +119,6 @@ def _mnist(chosen: str | os.PathLike | None, allow_download: bool) -> Dataset:
         raise DataError(f"MNIST was not found: no folder was given and {npz} does not exist.")
     with np.load(npz) as stored:
         arrays = {name: stored[name] for name in ("x_train", "y_train", "x_test", "y_test")}
-    dataset = _from_arrays(((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])),
-                           "mnist", str(npz))
-    return Dataset(x_train=data.scale(dataset.x_train), y_train=dataset.y_train, x_test=data.scale(dataset.x_test),
-                   y_test=dataset.y_test, checksum=dataset.checksum, folder=npz.parent, official=False, source="mnist")
+    raw = _from_arrays(((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])), "mnist", str(npz))
+    # The checksum is of the stored bytes; the pixels are scaled as for the IDX folders.
+    return dataclasses.replace(raw, x_train=data.scale(raw.x_train), x_test=data.scale(raw.x_test), folder=npz.parent)

@@ -195,3 +195,29 @@ def test_optimizer_that_refuses_its_values(tmp_path, tiny_data):
                                                           "{ learning_rate = 0.001, momentum = 2.0 }")))
     with pytest.raises(OptcheckError, match=r"optimizers.sgd: SGD\(\*\*kwargs\) failed: .*momentum"):
         train(suite, "sgd", 0, suite.profile("small"), load_dataset(tiny_data))
+
+
+@pytest.mark.parametrize("tables, problem", [
+    ('[model]\nfactory = "pkg.models:cnn"\nhidden_units = [8]', "model.hidden_units: describes the built-in MLP"),
+    ('[model]\nfactory = "no_colon"', 'model.factory: must be "package.module:function"'),
+    ('[data]\nsource = "cifar"', "data.source: unknown source"),
+    ('[data]\nkwargs = { size = 3 }', "data.kwargs: fashion_mnist takes no arguments"),
+    ('[data]\nsource = "noisy_quadratic"\ndir = "x"', "data.dir: is a folder of IDX image files"),
+])
+def test_bad_model_and_data_tables_name_their_key(tmp_path, tables, problem):
+    text = TINY_SUITE.replace("[model]\nhidden_units = [16]", tables)
+    assert problem in error(tmp_path, text)
+
+
+def test_a_factory_and_a_data_source_enter_the_baseline_identity_only_when_given(tmp_path):
+    from pytest_optcheck.runs import spec_identity
+
+    plain = load_suite(write(tmp_path, TINY_SUITE))
+    own = load_suite(write(tmp_path, TINY_SUITE.replace(
+        "[model]\nhidden_units = [16]",
+        '[model]\nfactory = "pkg.models:cnn"\nkwargs = { width = 4 }\n\n[data]\nsource = "pkg.data:load"')))
+    profile = plain.profile("small")
+    assert "data" not in spec_identity(plain, "sgd", profile)
+    identity = spec_identity(own, "sgd", profile)
+    assert identity["model"] == {"factory": "pkg.models:cnn", "kwargs": {"width": 4}}
+    assert identity["data"] == {"source": "pkg.data:load", "kwargs": {}}

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.data import load_dataset
 from pytest_optcheck.suite import load_suite, replace_profile
 from pytest_optcheck.training import (STEPS_PER_EXECUTION, compiled_model, default_steps_per_execution,
@@ -99,3 +100,34 @@ def test_divergence_stops_the_run(setup, tmp_path):
     result = train(blowup, "adam", 0, blowup.profile("small"), dataset)
     assert result.diverged_at == 1 and result.test is None
     assert len(result.history["loss"]) == 1
+
+
+@pytest.mark.parametrize("body, problem", [
+    ("raise RuntimeError('no GPU')", "failed: RuntimeError: no GPU"),
+    ("return 42", "returned int, not an uncompiled keras.Model"),
+])
+def test_a_broken_model_factory_is_named_with_what_went_wrong(tmp_path, monkeypatch, body, problem):
+    from pytest_optcheck.suite import ModelSpec
+    from pytest_optcheck.training import build_model
+
+    module = f"factory_{abs(hash(body))}"
+    (tmp_path / f"{module}.py").write_text(f"def make(**kwargs):\n    {body}\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    with pytest.raises(OptcheckError) as info:
+        build_model(ModelSpec(factory=f"{module}:make"), "suite.toml")
+    assert f"suite.toml: model.factory '{module}:make'" in str(info.value) and problem in str(info.value)
+    with pytest.raises(OptcheckError, match="cannot load it"):
+        build_model(ModelSpec(factory=f"{module}:absent"), "suite.toml")
+
+
+def test_a_metric_keras_logs_under_another_name_is_named(tmp_path):
+    from conftest import TINY_SUITE
+
+    from pytest_optcheck.suite import load_suite
+    from pytest_optcheck.training import epoch_history
+
+    path = tmp_path / "s.toml"
+    path.write_text(TINY_SUITE.replace("batch_size = 32", 'batch_size = 32\nmetrics = ["mae"]'))
+    logged = {"loss": [1.0], "mean_absolute_error": [0.5], "val_loss": [1.1], "val_mean_absolute_error": [0.6]}
+    with pytest.raises(OptcheckError, match="training.metrics: Keras logged no 'mae'; it logged: loss, mean_absolute_error"):
+        epoch_history(logged, load_suite(path))
