@@ -149,7 +149,10 @@ def user_code_paths(suite: Suite, optimizer: str) -> list[str]:
     """The project's own code a run of this optimizer calls: its class, the model factory, the data loader."""
     spec = suite.optimizer(optimizer)
     paths = [spec.class_path] if spec.is_custom else []
-    if suite.model.factory is not None:
+    # The harness's own problems (pytest_optcheck.problems) are not the user's code: like the
+    # built-in MLP, they are identified by the suite's statement, and editing the harness
+    # must not retrain every run of a suite that uses them.
+    if suite.model.factory is not None and not suite.model.factory.startswith(f"{__package__}."):
         paths.append(suite.model.factory)
     if ":" in suite.data.source:
         paths.append(suite.data.source)

@@ -183,3 +183,13 @@ def test_the_run_key_covers_the_users_package_but_the_baseline_identity_does_not
     # Built-in optimizers are covered by the installed versions alone.
     assert run_key(suite, "sgd", 0, profile, "data", {"tensorflow": "x"}) == \
         run_key(suite, "sgd", 0, profile, "data", {"tensorflow": "x"})
+
+
+def test_the_harness_own_problem_is_not_user_code():
+    from pathlib import Path
+
+    from pytest_optcheck.runs import user_code_paths
+    from pytest_optcheck.suite import load_suite
+
+    suite = load_suite(Path(__file__).parents[1] / "suites" / "article-quadratic.toml")
+    assert user_code_paths(suite, "adagrad") == []  # editing the harness does not retrain its problems
