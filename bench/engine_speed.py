@@ -5,7 +5,7 @@ Trains one optimizer and seed both ways, in this order, in one process:
   plain:  the article's script as written in 2020 (float64 pixels `x / 255.0`,
           `keras.utils.set_random_seed`, `model.fit(...)` with Keras defaults),
           only with verbose=0 so that the progress bar does not count;
-  engine: `pytest_optcheck.training.train` (float32 pixels, steps_per_execution).
+  engine: `pytest_optcheck.engine.training.train` (float32 pixels, steps_per_execution).
 
 Prints per-epoch seconds for each, their ratio, and whether the per-epoch
 histories are identical to the last bit.
@@ -22,10 +22,10 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from pytest_optcheck.data import load_dataset
-from pytest_optcheck.suite import check_optimizers, load_suite, replace_profile
-from pytest_optcheck.tf_runtime import tensorflow
-from pytest_optcheck.training import train, training_arrays
+from pytest_optcheck.engine.fashion_mnist import load_dataset
+from pytest_optcheck.spec.suite import check_optimizers, load_suite, replace_profile
+from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.engine.training import train, training_arrays
 
 
 def plain_fit(suite, optimizer, seed, x, y, epochs):

@@ -20,10 +20,10 @@ import argparse
 import statistics
 import time
 
-from pytest_optcheck.data import load_dataset
-from pytest_optcheck.suite import load_suite
-from pytest_optcheck.tf_runtime import tensorflow
-from pytest_optcheck.training import STEPS_PER_EXECUTION, build_model
+from pytest_optcheck.engine.fashion_mnist import load_dataset
+from pytest_optcheck.spec.suite import load_suite
+from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.engine.training import STEPS_PER_EXECUTION, build_model
 
 MODES = ("full", "noval", "nometrics", "dataset")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
-from collections.abc import Callable, Iterator
 
-from .errors import OptcheckError
+from pytest_optcheck.errors import OptcheckError
 
 
 def write_text(path: Path, text: str) -> None:

@@ -8,7 +8,6 @@ import platform
 import sys
 from importlib import metadata
 
-
 NOT_INSTALLED = "not installed"
 
 # Distributions that install the `tensorflow` (or `keras`) import package: the main

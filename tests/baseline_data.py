@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from pytest_optcheck.claims import ClaimSpec, judge
-from pytest_optcheck.cli import main
-from pytest_optcheck.report import ReportInput
+from pytest_optcheck.spec.claims import ClaimSpec
+from pytest_optcheck.judge.claims import judge
+from pytest_optcheck.cli.main import main
+from pytest_optcheck.render.report import ReportInput
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"

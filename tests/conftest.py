@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_optcheck.data import FILES, IMAGES_MAGIC, LABELS_MAGIC
+from pytest_optcheck.engine.fashion_mnist import FILES, IMAGES_MAGIC, LABELS_MAGIC
 
 
 def write_idx(path: Path, array: np.ndarray, magic: int) -> None:
@@ -102,7 +102,7 @@ def pair_suite(tmp_path):
     """The two-optimizer suite of the report tests (see baseline_data.py)."""
     from baseline_data import SUITE
 
-    from pytest_optcheck.suite import load_suite
+    from pytest_optcheck.spec.suite import load_suite
 
     path = tmp_path / "suites" / "pair.toml"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,11 @@ import time
 import pytest
 
 from pytest_optcheck import atomic
-from pytest_optcheck.cache import RunCache
+from pytest_optcheck.runs.cache import RunCache
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.runner import Runner
-from pytest_optcheck.runs import RunResult
-from pytest_optcheck.suite import load_suite
+from pytest_optcheck.runs.runner import Runner
+from pytest_optcheck.engine.result import RunResult
+from pytest_optcheck.spec.suite import load_suite
 
 from conftest import TINY_SUITE
 
@@ -74,7 +74,7 @@ def test_key_changes_with_environment(tmp_path, tiny_data, monkeypatch):
     suite = load_suite(path)
     runner = Runner(tmp_path / "cache", data_dir=tiny_data)
     key = runner.key(suite, "sgd", 0, suite.profile("small"))
-    from pytest_optcheck import runner as runner_module
+    from pytest_optcheck.runs import runner as runner_module
 
     monkeypatch.setattr(runner_module, "environment", lambda: {"tensorflow": "9.9"})
     assert key != runner.key(suite, "sgd", 0, suite.profile("small"))
@@ -129,7 +129,7 @@ def test_killed_trainer_leaves_no_stale_lock_or_half_file(tmp_path):
     script = f"""
 import sys, time
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-from pytest_optcheck.cache import RunCache
+from pytest_optcheck.runs.cache import RunCache
 from test_cache import fake_run
 
 def train():
@@ -158,8 +158,8 @@ def test_the_run_key_covers_the_users_package_but_the_baseline_identity_does_not
     compared with the same baseline (never declared a different experiment)."""
     from conftest import TINY_SUITE
 
-    from pytest_optcheck.runs import run_key, spec_hash
-    from pytest_optcheck.suite import load_suite
+    from pytest_optcheck.runs.key import run_key, spec_hash
+    from pytest_optcheck.spec.suite import load_suite
 
     package = tmp_path / "inhouse"
     package.mkdir()
@@ -188,8 +188,8 @@ def test_the_run_key_covers_the_users_package_but_the_baseline_identity_does_not
 def test_the_harness_own_problem_is_not_user_code():
     from pathlib import Path
 
-    from pytest_optcheck.runs import user_code_paths
-    from pytest_optcheck.suite import load_suite
+    from pytest_optcheck.runs.key import user_code_paths
+    from pytest_optcheck.spec.suite import load_suite
 
     suite = load_suite(Path(__file__).parents[1] / "suites" / "article-quadratic.toml")
     assert user_code_paths(suite, "adagrad") == []  # editing the harness does not retrain its problems

@@ -3,9 +3,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_optcheck.claims import ClaimSpec, describe, judge
+from pytest_optcheck.spec.claims import ClaimSpec
+from pytest_optcheck.judge.claims import describe, judge
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.suite import load_suite
+from pytest_optcheck.spec.suite import load_suite
 
 
 def run(loss, diverged_at=None):

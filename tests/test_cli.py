@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pytest_optcheck.cli import main
+from pytest_optcheck.cli.main import main
 
 from conftest import TINY_SUITE
 

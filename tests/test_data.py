@@ -3,8 +3,8 @@ import gzip
 import numpy as np
 import pytest
 
-from pytest_optcheck import data
-from pytest_optcheck.data import FILES, DataError, load_dataset
+from pytest_optcheck.engine import fashion_mnist as data
+from pytest_optcheck.engine.fashion_mnist import FILES, DataError, load_dataset
 
 from conftest import write_dataset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_optcheck import evidence
+from pytest_optcheck.judge import evidence
 
 SIMULATIONS = 20_000
 

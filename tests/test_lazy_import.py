@@ -14,8 +14,8 @@ def modules_after(code: str) -> set[str]:
 
 
 def test_importing_the_plugin_does_not_import_tensorflow():
-    loaded = modules_after("import pytest_optcheck.plugin, pytest_optcheck.items, pytest_optcheck.cli")
-    assert "pytest_optcheck.plugin" in loaded
+    loaded = modules_after("import pytest_optcheck.plugin.hooks, pytest_optcheck.plugin.items, pytest_optcheck.cli.main")
+    assert "pytest_optcheck.plugin.hooks" in loaded
     assert "tensorflow" not in loaded and "keras" not in loaded
 
 
@@ -32,7 +32,7 @@ def test_collecting_suites_without_the_flag_does_not_import_tensorflow():
         "import pytest\n"
         "pytest.main(['suites', '-q', '-p', 'no:cacheprovider'])"
     )
-    assert "pytest_optcheck.items" in loaded  # the suite file was collected
+    assert "pytest_optcheck.plugin.items" in loaded  # the suite file was collected
     assert "tensorflow" not in loaded and "keras" not in loaded
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pytest_optcheck import noise
+from pytest_optcheck.judge import noise
 
 METRICS = ("loss",)
 SIMULATIONS = 2000

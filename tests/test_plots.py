@@ -8,7 +8,7 @@ import pytest
 from baseline_data import report_input, run, write_baselines
 
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.plots import write_plots
+from pytest_optcheck.render.plots import write_plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -16,9 +16,9 @@ def tensorflow_loaded(tiny_data, tmp_path_factory):
     imported twice in one process, so it must be loaded (with the Keras modules
     a run uses) before the first inner run starts.
     """
-    from pytest_optcheck.data import load_dataset
-    from pytest_optcheck.suite import load_suite
-    from pytest_optcheck.training import train
+    from pytest_optcheck.engine.fashion_mnist import load_dataset
+    from pytest_optcheck.spec.suite import load_suite
+    from pytest_optcheck.engine.training import train
 
     path = tmp_path_factory.mktemp("warm") / "tiny.toml"
     path.write_text(TINY_SUITE)
@@ -283,7 +283,7 @@ def test_interrupted_training_leaves_cache_and_baselines_consistent(project, mon
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C in the middle of training
 
-    from pytest_optcheck.runner import Runner
+    from pytest_optcheck.runs.runner import Runner
 
     with monkeypatch.context() as patch:  # the inner pytest runs in this process
         patch.setattr(Runner, "_train", interrupted)

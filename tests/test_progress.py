@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from pytest_optcheck.progress import Progress, RunLabel, duration
-from pytest_optcheck.tf_runtime import native_log
+from pytest_optcheck.runs.progress import Progress, RunLabel, duration
+from pytest_optcheck.engine.runtime import native_log
 
 
 class FakeClock:

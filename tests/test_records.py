@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pytest_optcheck.records import BaselineError, load_claims_baseline, load_optimizer_baseline
+from pytest_optcheck.baselines.records import BaselineError, load_claims_baseline, load_optimizer_baseline
 
 from baseline_data import SMOKE
 

@@ -18,8 +18,8 @@ import sys
 
 import pytest
 
-from pytest_optcheck.report import load_baseline_dir, render_markdown, render_terminal
-from pytest_optcheck.suite import load_suite
+from pytest_optcheck.render.report import load_baseline_dir, render_markdown, render_terminal
+from pytest_optcheck.spec.suite import load_suite
 
 from baseline_data import GOLDEN, ROOT, SMOKE, adam_file, claim_record, report_input, run, sgd_file, write_baselines
 
@@ -171,7 +171,7 @@ def test_report_command_on_the_smoke_baselines(capsys):
 def test_report_command_does_not_import_tensorflow(fmt):
     script = (
         "import sys\n"
-        "from pytest_optcheck.cli import main\n"
+        "from pytest_optcheck.cli.main import main\n"
         f"code = main(['report', {str(SMOKE)!r}, '--format', {fmt!r}])\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"

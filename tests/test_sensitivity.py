@@ -6,9 +6,9 @@ import re
 
 import keras
 
-from pytest_optcheck.cli import main
-from pytest_optcheck.sensitivity import Trial, mutations
-from pytest_optcheck.suite import OptimizerSpec
+from pytest_optcheck.cli.main import main
+from pytest_optcheck.cli.sensitivity import Trial, mutations
+from pytest_optcheck.spec.suite import OptimizerSpec
 
 from test_plugin import project, tensorflow_loaded  # noqa: F401  (fixtures)
 

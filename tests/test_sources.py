@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import write_dataset
-from pytest_optcheck import sources
+from pytest_optcheck.engine import sources
 from pytest_optcheck.errors import OptcheckError
 
 

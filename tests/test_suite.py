@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.suite import check_optimizer, load_suite
+from pytest_optcheck.engine.optimizers import check_optimizer
+from pytest_optcheck.spec.suite import load_suite
 
 from conftest import TINY_SUITE
 
@@ -70,7 +71,7 @@ def test_a_bad_seed_budget_names_its_key(tmp_path, budget, problem):
 
 
 def test_a_seed_budget_gives_the_first_seeds_and_the_pool():
-    from pytest_optcheck.suite import Profile
+    from pytest_optcheck.spec.suite import Profile
 
     profile = Profile("p", None, 1, (50, 51, 52), max_seeds=6, seed_group=3)
     assert profile.seed_pool() == (50, 51, 52, 53, 54, 55)
@@ -188,8 +189,8 @@ def test_tolerance_for_an_unknown_metric(tmp_path):
 
 
 def test_optimizer_that_refuses_its_values(tmp_path, tiny_data):
-    from pytest_optcheck.data import load_dataset
-    from pytest_optcheck.training import train
+    from pytest_optcheck.engine.fashion_mnist import load_dataset
+    from pytest_optcheck.engine.training import train
 
     suite = load_suite(write(tmp_path, TINY_SUITE.replace("{ learning_rate = 0.001 }",
                                                           "{ learning_rate = 0.001, momentum = 2.0 }")))
@@ -210,7 +211,7 @@ def test_bad_model_and_data_tables_name_their_key(tmp_path, tables, problem):
 
 
 def test_a_factory_and_a_data_source_enter_the_baseline_identity_only_when_given(tmp_path):
-    from pytest_optcheck.runs import spec_identity
+    from pytest_optcheck.runs.key import spec_identity
 
     plain = load_suite(write(tmp_path, TINY_SUITE))
     own = load_suite(write(tmp_path, TINY_SUITE.replace(

@@ -1,6 +1,6 @@
 """pytest-xdist workers share the machine's cores instead of each taking all of them."""
 
-from pytest_optcheck import tf_runtime
+from pytest_optcheck.engine import runtime as tf_runtime
 
 
 def test_single_process_keeps_tensorflow_defaults(monkeypatch):

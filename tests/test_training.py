@@ -3,10 +3,11 @@
 import pytest
 
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.data import load_dataset
-from pytest_optcheck.suite import load_suite, replace_profile
-from pytest_optcheck.training import (STEPS_PER_EXECUTION, compiled_model, default_steps_per_execution,
-                                      fit_arguments, train, training_arrays)
+from pytest_optcheck.engine.fashion_mnist import load_dataset
+from pytest_optcheck.spec.suite import load_suite, replace_profile
+from pytest_optcheck.engine.training import (
+    STEPS_PER_EXECUTION, compiled_model, default_steps_per_execution, fit_arguments, train, training_arrays,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +108,8 @@ def test_divergence_stops_the_run(setup, tmp_path):
     ("return 42", "returned int, not an uncompiled keras.Model"),
 ])
 def test_a_broken_model_factory_is_named_with_what_went_wrong(tmp_path, monkeypatch, body, problem):
-    from pytest_optcheck.suite import ModelSpec
-    from pytest_optcheck.training import build_model
+    from pytest_optcheck.spec.suite import ModelSpec
+    from pytest_optcheck.engine.training import build_model
 
     module = f"factory_{abs(hash(body))}"
     (tmp_path / f"{module}.py").write_text(f"def make(**kwargs):\n    {body}\n")
@@ -123,8 +124,8 @@ def test_a_broken_model_factory_is_named_with_what_went_wrong(tmp_path, monkeypa
 def test_a_metric_keras_logs_under_another_name_is_named(tmp_path):
     from conftest import TINY_SUITE
 
-    from pytest_optcheck.suite import load_suite
-    from pytest_optcheck.training import epoch_history
+    from pytest_optcheck.spec.suite import load_suite
+    from pytest_optcheck.engine.training import epoch_history
 
     path = tmp_path / "s.toml"
     path.write_text(TINY_SUITE.replace("batch_size = 32", 'batch_size = 32\nmetrics = ["mae"]'))

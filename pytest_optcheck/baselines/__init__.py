@@ -1,0 +1,1 @@
+"""Stored baselines: typed records, building and writing them, comparing curves with them."""

@@ -1,0 +1,74 @@
+"""The curve check: an optimizer's measured runs against its stored baseline.
+
+By the noise model when the baseline carries a noise envelope (the default), by
+the suite's fixed `[tolerances]` when the suite states them or the baseline has no
+envelope. The `curve[...]` items and `optcheck sensitivity` both decide here, so
+what the sensitivity table reports is exactly what CI would do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.records import OptimizerBaseline
+from pytest_optcheck.judge import noise
+from pytest_optcheck.spec.suite import OptimizerSpec
+
+
+@dataclass
+class CurveResult:
+    status: str  # identical, within noise, within tolerance, changed, outside tolerance
+    detail: str = ""  # the table of what moved, for a failure
+    moved: list[str] = field(default_factory=list)  # e.g. ["loss +6.1"] (noise) or ["val_loss"] (tolerance)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("changed", "outside tolerance")
+
+
+def uses_noise_model(recorded: OptimizerBaseline, spec: OptimizerSpec) -> bool:
+    return recorded.noise is not None and not spec.explicit_tolerances
+
+
+def check_curves(recorded: OptimizerBaseline, measured: dict, spec: OptimizerSpec) -> CurveResult:
+    """`measured`: the current runs in baseline form (`baselines.optimizer_baseline`)."""
+    if uses_noise_model(recorded, spec):
+        return _against_noise(recorded, measured)
+    comparison = baselines.compare_curves(recorded.data, measured, spec.tolerances)
+    if not comparison.differences:
+        return CurveResult("identical" if comparison.identical else "within tolerance")
+    moved = sorted({d.metric for d in comparison.differences})
+    detail = (f"{len(comparison.differences)} of {comparison.values} values outside tolerance\n"
+              f"{baselines.format_differences(comparison.differences)}")
+    return CurveResult("outside tolerance", detail, moved)
+
+
+def _against_noise(recorded: OptimizerBaseline, measured: dict) -> CurveResult:
+    assert recorded.noise is not None
+    measured_curves = {int(seed): run["history"] for seed, run in measured["seeds"].items()}
+    stored_curves = {seed: run.history for seed, run in recorded.seeds.items()}
+    comparison = noise.compare(stored_curves, measured_curves, recorded.noise)
+    if comparison.identical:
+        return CurveResult("identical")
+    if comparison.passed:
+        return CurveResult("within noise")
+    moved = [_moved(m) for m in comparison.failing] or ["curves differ in length or divergence"]
+    detail = (
+        f"{noise.describe_failure(comparison)}\n"
+        f"z: (measured - baseline) / the noise scale of that epoch, measured with {recorded.noise.samples} "
+        f"nudged reruns. shift: each seed's mean z (clipped to ±{noise.SEED_CLIP:g}), summed over seeds / "
+        f"sqrt(seeds); beyond ±{noise.SHIFT_LIMIT:g} the optimizer trains differently. spread: each seed's "
+        f"mean squared z (each clipped to {noise.SEED_CLIP ** 2:g}), summed, leaving out the largest seed; beyond {noise.spread_limit(len(recorded.seeds)):g} "
+        f"the seeds move more than noise does. excursion: one value beyond {noise.EXCURSION_SCALES:g} scales "
+        f"and beyond the spread of the baseline's seeds."
+    )
+    return CurveResult("changed", detail, moved)
+
+
+def _moved(m: noise.MetricShift) -> str:
+    if abs(m.shift) > noise.SHIFT_LIMIT:
+        return f"{m.metric} shift {m.shift:+.1f}"
+    if m.spread_failed:
+        return f"{m.metric} spread {m.spread:.1f}"
+    return f"{m.metric} excursion"

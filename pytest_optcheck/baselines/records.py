@@ -1,0 +1,295 @@
+"""Stored baseline files as typed records, parsed and validated in one place.
+
+Two kinds of file live in `baselines/<suite>/<profile>/`: one per optimizer
+(`OptimizerBaseline`: every seed's curves and the noise envelope) and
+`claims.json` (`ClaimsBaseline`: every claim's verdict). Reading one checks all
+of it; a damaged file raises one `BaselineError` naming the file, the key and
+the fix, so a damaged file fails the items that use it and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.judge.noise import NoiseEnvelope
+
+FORMAT = 1
+VERDICTS = ("holds", "fails", "inconclusive")
+
+
+class BaselineError(OptcheckError):
+    """A baseline file that cannot be used as it is."""
+
+
+def fix_hint(path: Path) -> str:
+    return f"restore it from git (git checkout -- {path}) or rewrite it with --optcheck-update"
+
+
+@dataclass(frozen=True)
+class SeedCurves:
+    """One seed's stored run: per-epoch metrics (None where the run diverged), test metrics, seconds."""
+
+    history: dict[str, tuple[float | None, ...]]
+    test: dict[str, float] | None
+    epoch_seconds: tuple[float, ...]
+    diverged_at_epoch: int | None
+
+
+@dataclass(frozen=True)
+class OptimizerBaseline:
+    path: Path
+    suite: str
+    profile: str
+    optimizer: str
+    label: str
+    spec_hash: str
+    epochs: int
+    train_samples: int
+    environment: dict[str, str]
+    seeds: dict[int, SeedCurves]
+    noise: NoiseEnvelope | None  # None in files written before the noise model existed
+    data: dict[str, Any]  # the validated JSON, for the report and diff renderers
+
+    def curves_equal(self, other: dict[str, Any]) -> bool:
+        """Same curves, test metrics and noise envelope as `other` (a file's content); timings aside."""
+        return _without_timings(self.data) == _without_timings(other)
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    quote: str
+    spec_hash: str
+    verdict: str
+    margins: dict[int, float | None]
+    seeds_holding: int
+    seeds: int
+    mean_margin: float | None
+    # The evidence (claims.py, evidence.py); None in files written before verdicts had intervals.
+    probability: float | None
+    interval: tuple[float, float] | None
+    level: float | None
+    seeds_needed: int | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimsBaseline:
+    path: Path
+    suite: str
+    profile: str
+    environment: dict[str, str]
+    claims: dict[str, ClaimRecord]
+    data: dict[str, Any]
+
+
+def _without_timings(data: dict[str, Any]) -> dict[str, Any]:
+    seeds = {s: {k: v for k, v in run.items() if k != "epoch_seconds"} for s, run in data.get("seeds", {}).items()}
+    return {**data, "seeds": seeds}
+
+
+class _Reader:
+    """Checks values of one file, naming the dotted key of anything wrong."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> BaselineError:
+        return BaselineError(f"{self.path}: {key}: {problem}; {fix_hint(self.path)}")
+
+    def get(self, table: dict, key: str, where: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+        name = f"{where}.{key}" if where else key
+        if key not in table:
+            if optional:
+                return None
+            raise self.fail(name, "missing")
+        value = table[key]
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.fail(name, f"expected {_kind_name(kind)}, found {value!r}")
+        if not isinstance(value, kind):
+            raise self.fail(name, f"expected {_kind_name(kind)}, found {_shown(value)}")
+        return value
+
+    def number(self, value: Any, key: str, *, nullable: bool = False) -> float | None:
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            wanted = "a number or null" if nullable else "a number"
+            raise self.fail(key, f"expected {wanted}, found {_shown(value)}")
+        return float(value)
+
+    def seed(self, key: str, where: str) -> int:
+        if not key.lstrip("-").isdigit():
+            raise self.fail(f"{where}.{key}", "a seed must be a whole number")
+        return int(key)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {dict: "a table", list: "a list", str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_file(path: Path) -> dict[str, Any] | None:
+    """The JSON content of a baseline file, None if it does not exist, a `BaselineError` if unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(f"{path}: baseline is not valid JSON ({exc}); {fix_hint(path)}") from None
+    if not isinstance(data, dict):
+        raise BaselineError(f"{path}: expected a JSON table at the top; {fix_hint(path)}")
+    if data.get("format") != FORMAT:
+        raise BaselineError(f"{path}: format {data.get('format')!r}, expected {FORMAT}; {fix_hint(path)}")
+    return data
+
+
+def load_optimizer_baseline(path: Path) -> OptimizerBaseline | None:
+    """The optimizer baseline at `path`, None if there is none; every value checked."""
+    data = read_file(path)
+    return None if data is None else parse_optimizer_baseline(path, data)
+
+
+def parse_optimizer_baseline(path: Path, data: dict[str, Any]) -> OptimizerBaseline:
+    r = _Reader(path)
+    epochs = r.get(data, "epochs", "", int)
+    seeds_table = r.get(data, "seeds", "", dict)
+    if not seeds_table:
+        raise r.fail("seeds", "no seeds")
+    seeds = {r.seed(key, "seeds"): _seed_curves(r, run, f"seeds.{key}", epochs) for key, run in seeds_table.items()}
+    noise_table = r.get(data, "noise", "", dict, optional=True)
+    data_table = r.get(data, "data", "", dict, optional=True)  # absent in files from before it was recorded
+    if data_table is not None:
+        _strings(r, data_table, "data")
+    return OptimizerBaseline(
+        path=path,
+        suite=r.get(data, "suite", "", str),
+        profile=r.get(data, "profile", "", str),
+        optimizer=r.get(data, "optimizer", "", str),
+        label=r.get(data, "label", "", str),
+        spec_hash=r.get(data, "spec_hash", "", str),
+        epochs=epochs,
+        train_samples=r.get(data, "train_samples", "", int),
+        environment=_strings(r, r.get(data, "environment", "", dict), "environment"),
+        seeds=dict(sorted(seeds.items())),
+        noise=None if noise_table is None else _noise(r, noise_table, epochs),
+        data=data,
+    )
+
+
+def _seed_curves(r: _Reader, run: Any, where: str, epochs: int) -> SeedCurves:
+    if not isinstance(run, dict):
+        raise r.fail(where, f"expected a table, found {_shown(run)}")
+    history_table = r.get(run, "history", where, dict)
+    history = {}
+    r.get(history_table, "loss", f"{where}.history", list)  # every run records its loss
+    for metric in history_table:
+        values = r.get(history_table, metric, f"{where}.history", list)
+        if len(values) > epochs:
+            raise r.fail(f"{where}.history.{metric}", f"{len(values)} values for {epochs} epochs")
+        history[metric] = tuple(r.number(v, f"{where}.history.{metric}[{i}]", nullable=True)
+                                for i, v in enumerate(values))
+    if len({len(v) for v in history.values()}) > 1:
+        raise r.fail(f"{where}.history", "the metrics have different numbers of epochs")
+    test_table = r.get(run, "test", where, dict, optional=True)
+    test = None if test_table is None else {
+        k: r.number(v, f"{where}.test.{k}") for k, v in test_table.items()}
+    seconds = r.get(run, "epoch_seconds", where, list, optional=True) or []
+    diverged = r.get(run, "diverged_at_epoch", where, int, optional=True)
+    return SeedCurves(history, test, tuple(r.number(s, f"{where}.epoch_seconds[{i}]") for i, s in enumerate(seconds)),
+                      diverged)
+
+
+def _noise(r: _Reader, table: dict, epochs: int) -> NoiseEnvelope:
+    nudges = r.get(table, "nudges", "noise", list)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in nudges):
+        raise r.fail("noise.nudges", "expected a list of whole numbers")
+    scale_table = r.get(table, "scale", "noise", dict)
+    scale = {}
+    for metric, values in scale_table.items():
+        if not isinstance(values, list) or len(values) != epochs:
+            raise r.fail(f"noise.scale.{metric}", f"expected a list of {epochs} numbers")
+        numbers = [r.number(v, f"noise.scale.{metric}[{i}]") for i, v in enumerate(values)]
+        if any(v <= 0 for v in numbers):
+            raise r.fail(f"noise.scale.{metric}", "every scale must be above zero")
+        scale[metric] = tuple(numbers)
+    return NoiseEnvelope(nudges=tuple(nudges), scale=scale,
+                         samples=r.get(table, "samples", "noise", int),
+                         method=r.get(table, "method", "noise", str))
+
+
+def _strings(r: _Reader, table: dict, where: str) -> dict[str, str]:
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise r.fail(f"{where}.{key}", f"expected a string, found {_shown(value)}")
+    return dict(table)
+
+
+def load_claims_baseline(path: Path) -> ClaimsBaseline | None:
+    """claims.json at `path`, None if there is none; every record checked."""
+    data = read_file(path)
+    if data is None:
+        return None
+    r = _Reader(path)
+    claims_table = r.get(data, "claims", "", dict)
+    return ClaimsBaseline(
+        path=path,
+        suite=r.get(data, "suite", "", str),
+        profile=r.get(data, "profile", "", str),
+        environment=_strings(r, r.get(data, "environment", "", dict), "environment"),
+        claims={claim_id: _claim(r, record, f"claims.{claim_id}") for claim_id, record in claims_table.items()},
+        data=data,
+    )
+
+
+def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
+    if not isinstance(record, dict):
+        raise r.fail(where, f"expected a table, found {_shown(record)}")
+    verdict = r.get(record, "verdict", where, str)
+    if verdict not in VERDICTS:
+        raise r.fail(f"{where}.verdict", f"{verdict!r} is not a verdict; expected one of: {', '.join(VERDICTS)}")
+    margins_table = r.get(record, "margins", where, dict)
+    margins = {r.seed(k, f"{where}.margins"): r.number(v, f"{where}.margins.{k}", nullable=True)
+               for k, v in margins_table.items()}
+    return ClaimRecord(
+        quote=r.get(record, "quote", where, str),
+        spec_hash=r.get(record, "spec_hash", where, str),
+        verdict=verdict,
+        margins=margins,
+        seeds_holding=r.get(record, "seeds_holding", where, int),
+        seeds=r.get(record, "seeds", where, int),
+        mean_margin=r.number(record.get("mean_margin"), f"{where}.mean_margin", nullable=True),
+        probability=r.number(record.get("probability"), f"{where}.probability", nullable=True),
+        interval=_pair(r, record, "interval", where),
+        level=r.number(record.get("level"), f"{where}.level", nullable=True),
+        seeds_needed=r.get(record, "seeds_needed", where, int, optional=True),
+        data=record,
+    )
+
+
+def _pair(r: _Reader, record: dict, key: str, where: str) -> tuple[float, float] | None:
+    value = r.get(record, key, where, list, optional=True)
+    if value is None:
+        return None
+    if len(value) != 2:
+        raise r.fail(f"{where}.{key}", f"expected [low, high], found {_shown(value)}")
+    low, high = (r.number(v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
+    if low > high:
+        raise r.fail(f"{where}.{key}", f"low {low} is above high {high}")
+    return (low, high)

@@ -1,0 +1,1 @@
+"""The `optcheck` command and its `sensitivity` trials."""

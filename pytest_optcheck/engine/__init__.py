@@ -1,0 +1,3 @@
+"""Training with Keras: data sources, models, optimizers, the run itself.
+
+The only layer that imports TensorFlow or Keras, and only inside functions."""

@@ -1,0 +1,67 @@
+"""Optimizers a suite names: resolving the class (Keras's or the project's) and constructing it."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.spec.suite import OptimizerSpec, Suite
+
+
+def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
+    """The class an optimizer names: `keras.optimizers.<class>` or `package.module:Class`."""
+    where = f"{suite_path}: optimizers.{spec.name}.class"
+    if spec.is_custom:
+        module_name, _, attr = spec.class_path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise OptcheckError(f"{where}: cannot import {module_name!r} ({exc}); is it on sys.path?") from None
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}")
+        return cls
+    tensorflow()
+    import keras
+
+    cls = getattr(keras.optimizers, spec.class_path, None)
+    if not (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)):
+        known = sorted(n for n, v in vars(keras.optimizers).items()
+                       if inspect.isclass(v) and issubclass(v, keras.optimizers.Optimizer) and n != "Optimizer")
+        raise OptcheckError(
+            f"{where}: unknown optimizer class {spec.class_path!r}; keras.optimizers has: {', '.join(known)}"
+            " (or give a custom class as 'package.module:Class')"
+        )
+    return cls
+
+
+def check_optimizer(suite: Suite, name: str) -> None:
+    """Resolve one optimizer's class and construct it with the suite's arguments.
+
+    Constructing it, rather than reading its signature, is what lets a class that
+    forwards `**kwargs` to `keras.optimizers.Optimizer` take `clipnorm` and the
+    like; a refused argument is reported with the class's own error, under the
+    suite key. This imports Keras, so it runs only when something is about to train.
+    """
+    spec = suite.optimizer(name)
+    cls = resolve_optimizer_class(spec, suite.path)
+    try:
+        cls(**spec.kwargs)
+    except Exception as exc:  # the user's class may raise anything; its message is what helps
+        arguments = ", ".join(f"{k}={v!r}" for k, v in spec.kwargs.items())
+        raise OptcheckError(
+            f"{suite.path}: optimizers.{name}.kwargs: {cls.__name__}({arguments}) failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def make_optimizer(spec: OptimizerSpec, suite: Suite) -> Any:
+    cls = resolve_optimizer_class(spec, suite.path)
+    try:
+        return cls(**spec.kwargs)
+    except (TypeError, ValueError) as exc:
+        raise OptcheckError(f"{suite.path}: optimizers.{spec.name}: {cls.__name__}(**kwargs) failed: {exc}") from None

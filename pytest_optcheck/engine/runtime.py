@@ -1,0 +1,89 @@
+"""Starting TensorFlow: once, quietly, deterministic, with this process's share of cores.
+
+Every path that needs Keras goes through `tensorflow()`, so the settings are in
+place before TensorFlow's runtime starts (it ignores them afterwards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_optcheck.errors import OptcheckError
+
+_configured = False
+NOT_INSTALLED = ("TensorFlow is not installed. Install it with pip install tensorflow "
+                 "(or tensorflow-cpu for the CPU-only wheel)")
+
+
+def worker_threads() -> int | None:
+    """Threads per process: the machine's cores shared among pytest-xdist workers."""
+    explicit = os.environ.get("OPTCHECK_THREADS")
+    if explicit:
+        if not explicit.isdigit() or int(explicit) < 1:
+            raise OptcheckError(f"OPTCHECK_THREADS={explicit!r}: give a whole number of threads, 1 or more")
+        return int(explicit)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if workers > 1:
+        return max(1, (os.cpu_count() or 1) // workers)
+    return None
+
+
+def tensorflow() -> Any:
+    """Import TensorFlow once, quietly, deterministic, with this process's share of threads."""
+    global _configured
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep CUDA-probe noise off the console
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorflow":
+            raise  # TensorFlow is there but broken: its own error says more
+        raise OptcheckError(NOT_INSTALLED) from None
+
+    if not _configured:
+        threads = worker_threads()
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:
+                pass  # TensorFlow already started in this process; keep its settings
+        tf.config.experimental.enable_op_determinism()
+        # Each run builds a new model, which TensorFlow reports as "retracing": expected here.
+        tf.get_logger().setLevel("ERROR")
+        _configured = True
+    return tf
+
+
+@contextlib.contextmanager
+def native_log(path: Path | None) -> Iterator[None]:
+    """Send what TensorFlow's C++ side prints (absl lines such as cuInit or NodeDef
+    warnings, which no Python setting silences in recent versions) to `path`, or
+    nowhere, instead of the terminal and pytest's failure reports.
+
+    Only file descriptor 2 is moved: Python's own stderr output under pytest goes to
+    pytest's capture, and exceptions still propagate as exceptions.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep clean
+        yield
+        return
+    try:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        target = os.open(path if path is not None else os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        os.close(saved)
+        yield
+        return
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)

@@ -1,0 +1,207 @@
+"""The seeded training run: model factory, optimizer construction, `fit`.
+
+A run is exactly what a plain Keras script does:
+
+    keras.utils.set_random_seed(seed)       # immediately before the model is built
+    model = ...; model.compile(...)
+    model.fit(x, y, batch_size=32, epochs=E, validation_split=0.1, shuffle=True)
+
+with op determinism on. The one difference is `steps_per_execution`, which runs
+many steps per call into TensorFlow: same arithmetic in the same order, much
+less Python overhead, so the per-epoch metrics are bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pytest_optcheck.engine.fashion_mnist import Dataset
+from pytest_optcheck.engine.optimizers import make_optimizer
+from pytest_optcheck.engine.result import RunResult
+from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.environment import environment
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.spec.suite import (
+    ModelSpec,
+    Profile,
+    Suite,
+    TrainingSpec,
+)
+
+# Steps run per call into TensorFlow. Any value gives the same numbers; this one
+# removes nearly all per-step overhead for the article's 1,688-step epochs.
+STEPS_PER_EXECUTION = 256
+
+
+# Keras before 3.7 unrolls the steps of one call into a Python loop of iterator
+# reads, and tf.data refuses more than 32 of them in one function ("An unusually
+# high number of tf.data.Iterator.get_next() calls was detected"). There the
+# engine runs one step per call, as a plain fit does: the same numbers, slower.
+MULTI_STEP_KERAS = (3, 7)
+
+
+def default_steps_per_execution(keras_version: str) -> int:
+    """STEPS_PER_EXECUTION where this Keras runs it, else 1 (also for a version it cannot read)."""
+    match = re.match(r"(\d+)\.(\d+)", keras_version)
+    if match and (int(match[1]), int(match[2])) >= MULTI_STEP_KERAS:
+        return STEPS_PER_EXECUTION
+    return 1
+
+
+def build_model(spec: ModelSpec, suite_path: Any = "") -> Any:
+    """The built-in MLP, or the project's factory called right after seeding (so its weights are seeded)."""
+    import keras
+
+    if spec.factory is not None:
+        return _from_factory(spec, suite_path)
+
+    layers = [keras.Input(shape=spec.input_shape), keras.layers.Flatten()]
+    layers += [
+        keras.layers.Dense(units, activation=spec.activation, kernel_initializer=spec.kernel_initializer)
+        for units in spec.hidden_units
+    ]
+    layers.append(keras.layers.Dense(spec.output_units, activation=spec.output_activation))
+    return keras.Sequential(layers)
+
+
+def _from_factory(spec: ModelSpec, suite_path: Any) -> Any:
+    import importlib
+
+    import keras
+
+    where = f"{suite_path}: model.factory {spec.factory!r}"
+    module_name, _, attr = spec.factory.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise OptcheckError(f"{where}: cannot load it ({exc}); the project root is importable, "
+                            "so give a module path from there") from None
+    try:
+        model = factory(**spec.kwargs)
+    except Exception as exc:  # the user's factory may raise anything: say which and what
+        raise OptcheckError(f"{where} failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, keras.Model):
+        raise OptcheckError(f"{where} returned {type(model).__name__}, not an uncompiled keras.Model")
+    return model
+
+
+def compiled_model(suite: Suite, optimizer: str, seed: int, *, steps_per_execution: int | None = None) -> Any:
+    """A freshly seeded, compiled model, as the plain script would build it.
+
+    `steps_per_execution`: default, the most this Keras runs correctly (see above).
+    """
+    tensorflow()
+    import keras
+
+    if steps_per_execution is None:
+        steps_per_execution = default_steps_per_execution(keras.__version__)
+    keras.utils.set_random_seed(seed)
+    model = build_model(suite.model, suite.path)
+    model.compile(
+        optimizer=make_optimizer(suite.optimizer(optimizer), suite),
+        loss=suite.training.loss,
+        metrics=list(suite.training.metrics),
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def training_arrays(dataset: Dataset, profile: Profile) -> tuple[Any, Any]:
+    """The profile's first `train_samples` images; Keras splits validation off their end."""
+    n = profile.train_samples or len(dataset.x_train)
+    if n > len(dataset.x_train):
+        raise OptcheckError(
+            f"profile {profile.name!r} asks for {n} training examples, the data ({dataset.origin}) has "
+            f"{len(dataset.x_train)}; lower train_samples"
+        )
+    return dataset.x_train[:n], dataset.y_train[:n]
+
+
+def fit_arguments(training: TrainingSpec) -> dict[str, Any]:
+    return {
+        "batch_size": training.batch_size,
+        "validation_split": training.validation_split,
+        "shuffle": training.shuffle,
+        "verbose": 0,
+    }
+
+
+def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
+          nudge: int | None = None, on_epoch: Callable[[int], None] | None = None) -> RunResult:
+    """Train one run and record per-epoch metrics and seconds, then test metrics.
+
+    `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
+    to measure the run's sensitivity to rounding. `on_epoch(epoch)`: called after each epoch.
+    """
+    import keras
+
+    x, y = training_arrays(dataset, profile)
+    model = compiled_model(suite, optimizer, seed)
+    if nudge is not None:
+        from pytest_optcheck.engine.nudge import nudge_weights
+
+        nudge_weights(model, nudge)
+    clock = epoch_clock(on_epoch)
+    model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
+    history = epoch_history(model.history.history, suite)
+    test = None
+    if clock.diverged_at is None:
+        scores = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
+                                verbose=0, return_dict=True)
+        test = {m: float(scores[m]) for m in ("loss", *suite.training.metrics) if m in scores}
+    keras.backend.clear_session()
+    return RunResult(
+        optimizer=optimizer,
+        seed=seed,
+        profile=profile.name,
+        epochs=profile.epochs,
+        train_samples=len(x),
+        history=history,
+        epoch_seconds=clock.seconds,
+        test=test,
+        diverged_at=clock.diverged_at,
+        environment=environment(),
+        key=key,
+        nudge=nudge,
+    )
+
+
+def epoch_history(logged: dict[str, list], suite: Suite) -> dict[str, list[float]]:
+    """The suite's epoch metrics from Keras's logs; a metric Keras logged under another name is named."""
+    missing = [m for m in suite.training.epoch_metrics if m not in logged]
+    if missing and logged.get("loss"):
+        raise OptcheckError(
+            f"{suite.path}: training.metrics: Keras logged no {missing[0]!r}; it logged: "
+            f"{', '.join(sorted(logged))}. Name the metrics as Keras logs them.")
+    return {m: [float(v) for v in logged.get(m, [])] for m in suite.training.epoch_metrics}
+
+
+def epoch_clock(on_epoch: Callable[[int], None] | None = None) -> Any:
+    """A Keras callback: wall seconds per epoch, and a stop at the first non-finite loss.
+
+    Defined inside a function so that importing this module does not import Keras.
+    """
+    import keras
+
+    class EpochClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+            self.diverged_at: int | None = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(round(time.perf_counter() - self._start, 4))
+            if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+                self.diverged_at = epoch + 1
+                self.model.stop_training = True
+            if on_epoch is not None:
+                on_epoch(epoch + 1)
+
+    return EpochClock()

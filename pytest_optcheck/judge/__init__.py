@@ -1,0 +1,1 @@
+"""Pure judgement on numbers: the noise model, evidence over seeds, claim verdicts."""

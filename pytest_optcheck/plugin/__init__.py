@@ -1,0 +1,1 @@
+"""The pytest plugin: hooks, items, fixtures, epoch-time benchmarks and the session's state."""

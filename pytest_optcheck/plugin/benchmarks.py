@@ -1,0 +1,108 @@
+"""`epoch_time[<optimizer>]` items: one training epoch timed by pytest-benchmark.
+
+They are ordinary test functions that ask for pytest-benchmark's `benchmark`
+fixture, so its options apply as usual (`--benchmark-autosave`,
+`--benchmark-compare`, `--benchmark-compare-fail=mean:10%`, `--benchmark-json`,
+`--benchmark-min-rounds`, `--benchmark-skip`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from pytest_optcheck.spec.suite import Suite
+
+DISABLED_REASON = (
+    "epoch time is not measured: pytest-benchmark is disabled in this session "
+    "(it turns itself off under pytest-xdist and with --benchmark-disable); run without -n to time epochs"
+)
+NOT_LOADED_REASON = (
+    "epoch time is not measured: the pytest-benchmark plugin is not loaded in this session "
+    "(-p no:benchmark); run without -p no:benchmark to time epochs"
+)
+
+
+def epoch_time_items(parent: pytest.Collector, suite: Suite):
+    # Without the plugin there is no `benchmark` fixture to ask for: such an item
+    # would error at setup, so it asks for none and skips saying why.
+    timed = parent.config.pluginmanager.hasplugin("benchmark")
+    for name in suite.optimizers:
+        test = _epoch_time_test(name) if timed else _untimed_epoch_time
+        yield pytest.Function.from_parent(parent, name=f"epoch_time[{name}]", callobj=test)
+
+
+def _epoch_time_test(optimizer: str):
+    # `benchmark` and `request` are fixtures; `optimizer` is bound here, not requested.
+    # Asking for `benchmark` by name is also how pytest-benchmark's --benchmark-skip
+    # and --benchmark-only recognize the item.
+    def epoch_time(benchmark, request):
+        measure_epoch_time(benchmark, request, optimizer)
+
+    return epoch_time
+
+
+def _untimed_epoch_time(request):
+    _skip_without_optcheck(request.config)
+    pytest.skip(NOT_LOADED_REASON)
+
+
+def _skip_without_optcheck(config: pytest.Config) -> None:
+    from pytest_optcheck.plugin.session import SKIP_REASON
+
+    if not config.getoption("optcheck"):
+        pytest.skip(SKIP_REASON)
+
+
+def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
+    from pytest_optcheck.errors import OptcheckError
+
+    try:
+        _measure(benchmark, request, optimizer)
+    except OptcheckError as exc:  # a suite or data problem: its message, not a traceback
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
+    from pytest_optcheck.plugin.session import optcheck_session
+
+    config = request.config
+    _skip_without_optcheck(config)
+    if config._benchmarksession.disabled:
+        pytest.skip(DISABLED_REASON)
+    state = optcheck_session(config)
+    suite = request.node.parent.suite
+    profile = state.profile(suite)
+    seed = profile.seeds[0]
+
+    from pytest_optcheck.engine.training import (
+        compiled_model,
+        fit_arguments,
+        training_arrays,
+    )
+    from pytest_optcheck.environment import environment
+
+    x, y = training_arrays(state.runner.dataset_for(suite), profile)
+    arguments = fit_arguments(suite.training)
+    model = compiled_model(suite, optimizer, seed)
+    model.fit(x, y, epochs=1, **arguments)  # warm-up: traces the step functions; not counted
+
+    rounds = max(1, int(config.getoption("benchmark_min_rounds")))  # pytest-benchmark's own option
+    benchmark.group = f"{suite.name}/{profile.name} epoch time"
+    benchmark.pedantic(model.fit, args=(x, y), kwargs={"epochs": 1, **arguments}, rounds=rounds, iterations=1)
+
+    train_images = int(math.ceil(len(x) * (1.0 - suite.training.validation_split)))  # as Keras splits
+    steps = math.ceil(train_images / suite.training.batch_size)
+    mean = benchmark.stats.stats.mean
+    benchmark.extra_info.update({
+        "suite": suite.name,
+        "profile": profile.name,
+        "optimizer": optimizer,
+        "seed": seed,
+        "steps_per_epoch": steps,
+        "train_images": train_images,
+        "samples_per_second": round(train_images / mean, 1) if mean else None,
+        "environment": environment(),
+    })

@@ -1,0 +1,262 @@
+"""pytest hooks and fixtures of pytest-optcheck. Thin: the work happens in the modules they call.
+
+Nothing here imports TensorFlow: `pytest --help` and runs without `--optcheck`
+stay fast. TensorFlow starts only when a run must be trained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.plugin.session import OptcheckSession, Options, session_key
+from pytest_optcheck.spec.suite import importable_from
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("optcheck", "optimizer claims and baselines (pytest-optcheck)")
+    group.addoption("--optcheck", action="store_true",
+                    help="train the suites' runs and check curves and claims against the baselines")
+    group.addoption("--optcheck-profile", metavar="NAME",
+                    help="profile of the suites to run (ini: optcheck_profile; default: each suite's default_profile)")
+    group.addoption("--optcheck-update", action="store_true",
+                    help="rewrite the baselines of the items that fail, and report what changed")
+    group.addoption("--optcheck-update-all", action="store_true",
+                    help="rewrite the baselines of every selected item, and report what changed")
+    group.addoption("--optcheck-baselines", metavar="DIR",
+                    help="baseline folder (ini: optcheck_baselines; default: baselines)")
+    group.addoption("--optcheck-data-dir", metavar="DIR",
+                    help="folder with the four Fashion-MNIST files (or OPTCHECK_DATA_DIR; ini: optcheck_data_dir)")
+    group.addoption("--optcheck-download", action="store_true",
+                    help="let Keras download Fashion-MNIST when no local copy is found")
+    group.addoption("--optcheck-max-seeds", metavar="N", type=_seed_count,
+                    help="let undecided claims add seeds, in the profile's groups, up to N seeds in all "
+                         "(default: the profile's seeds max, or its seed list)")
+    group.addoption("--optcheck-no-cache", action="store_true",
+                    help="train every run even if it is cached, and cache nothing")
+    group.addoption("--optcheck-report", metavar="PATH.md",
+                    help="write a markdown summary of the runs, claims and baselines (ini: optcheck_report)")
+    group.addoption("--optcheck-plots", metavar="DIR",
+                    help="write PNG learning curves, one per claim and one of all optimizers (ini: optcheck_plots)")
+    parser.addini("optcheck_suites", type="paths", default=[],
+                  help="files or folders holding suite files (default: suites)")
+    parser.addini("optcheck_profile", default="", help="default profile for --optcheck")
+    parser.addini("optcheck_baselines", default="baselines", help="baseline folder")
+    parser.addini("optcheck_data_dir", default="", help="folder with the four Fashion-MNIST files")
+    parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
+    parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
+
+
+def suite_locations(config: pytest.Config) -> list[Path]:
+    configured = config.getini("optcheck_suites")
+    return [Path(p).resolve() for p in configured] or [config.rootpath / "suites"]
+
+
+def _options(config: pytest.Config) -> Options:
+    update = "all" if config.getoption("optcheck_update_all") else "failed" if config.getoption("optcheck_update") else None
+    cache = None if config.getoption("optcheck_no_cache") or getattr(config, "cache", None) is None else config.cache.mkdir("optcheck")
+    return Options(
+        enabled=config.getoption("optcheck"),
+        profile=config.getoption("optcheck_profile") or config.getini("optcheck_profile") or None,
+        baselines=Path(config.getoption("optcheck_baselines") or config.getini("optcheck_baselines")),
+        update=update,
+        data_dir=config.getoption("optcheck_data_dir") or config.getini("optcheck_data_dir") or None,
+        allow_download=config.getoption("optcheck_download"),
+        cache_root=None if cache is None else cache / "runs",
+        report=_path_option(config, "optcheck_report"),
+        plots=_path_option(config, "optcheck_plots"),
+        max_seeds=config.getoption("optcheck_max_seeds"),
+    )
+
+
+def _seed_count(value: str) -> int:
+    import argparse
+
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"--optcheck-max-seeds: {value!r} is not a positive whole number of seeds")
+    return int(value)
+
+
+def _path_option(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption(name) or config.getini(name)
+    return Path(value) if value else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "optcheck: an item generated from an optcheck suite file")
+    options = _options(config)
+    if options.update and not options.enabled:
+        raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
+    config.stash[session_key] = OptcheckSession(options, config.rootpath)
+    if options.enabled:
+        importable_from(config.rootpath)
+    if options.enabled and options.profile:
+        _check_profile(config, options.profile)
+    _collect_suites_by_default(config)
+
+
+def _suite_files(config: pytest.Config) -> list[Path]:
+    files = []
+    for location in suite_locations(config):
+        files += sorted(location.rglob("*.toml")) if location.is_dir() else [location] if location.is_file() else []
+    return files
+
+
+def _check_profile(config: pytest.Config, profile: str) -> None:
+    for suite in _loadable_suites(config):
+        if profile not in suite.profiles:
+            raise pytest.UsageError(
+                f"--optcheck-profile {profile}: {suite.path} has no such profile; "
+                f"choose one of: {', '.join(suite.profiles)}"
+            )
+
+
+def _collect_suites_by_default(config: pytest.Config) -> None:
+    """`pytest` with no paths given also collects the suites (skipped unless --optcheck)."""
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    given = [Path(a.split("::")[0]).resolve() for a in config.args]
+    for location in suite_locations(config):
+        if location.exists() and not any(location == g or g in location.parents for g in given):
+            config.args.append(str(location))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix != ".toml":
+        return None
+    if not any(file_path == loc or loc in file_path.parents for loc in suite_locations(parent.config)):
+        return None
+    from pytest_optcheck.plugin.items import SuiteFile
+
+    return SuiteFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Show training progress on the terminal, unless quiet (-q) or in a pytest-xdist worker."""
+    config = session.config
+    state = config.stash.get(session_key, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if (state is None or not state.options.enabled or reporter is None or config.get_verbosity() < 0
+            or hasattr(config, "workerinput")):
+        return
+    from pytest_optcheck.plugin.items import OptcheckItem
+    from pytest_optcheck.runs.progress import Progress
+
+    needs = {(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
+             for name in item.optimizers}
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    state.runner.progress = Progress(_terminal_lines(reporter, capture), planned=state.planned_runs(needs))
+
+
+def _terminal_lines(reporter, capture) -> Callable[[str, bool], None]:
+    """On a terminal, one line rewritten every epoch; in a log, one line per finished run.
+
+    Training happens inside an item's call, while pytest captures output: the lines are
+    written with capturing suspended, as pytest's live logging does, so that they reach
+    the terminal now instead of the item's captured output.
+    """
+    def show(text: str, final: bool) -> None:
+        if not final and not reporter.isatty:
+            return
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            if final:
+                reporter.write_line(text)
+            else:
+                reporter.rewrite(text, erase=True)
+    return show
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(session_key, None)
+    if state is None or not state.options.enabled:
+        return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports and writes
+        workeroutput["optcheck"] = state.export()
+        return
+    from pytest_optcheck.plugin.finish import finish
+
+    if not finish(state, _loadable_suites(session.config)):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: gather a worker's curve statuses, measurements and baseline updates on the controller."""
+    state = node.config.stash.get(session_key, None)
+    if state is not None:
+        state.absorb(getattr(node, "workeroutput", {}).get("optcheck", {}))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    state = config.stash.get(session_key, None)
+    if state is None or not state.options.enabled or not state.summary:
+        return
+    terminalreporter.write_sep("-", "optcheck")
+    for line in state.summary:
+        terminalreporter.write_line(line)
+
+
+def _loadable_suites(config: pytest.Config) -> list:
+    """The suites that load; a broken one is reported as a collection error of its file."""
+    from pytest_optcheck.spec.suite import load_suite
+
+    suites = []
+    for path in _suite_files(config):
+        try:
+            suites.append(load_suite(path))
+        except OptcheckError:
+            pass
+    return suites
+
+
+# Fixtures: for tests of your own around runs. ------------------------------
+
+
+@pytest.fixture(scope="session")
+def optcheck_suites(pytestconfig: pytest.Config) -> dict:
+    """Every suite found in the configured suite locations, by suite name."""
+    from pytest_optcheck.spec.suite import load_suite
+
+    try:
+        return {s.name: s for s in (load_suite(p) for p in _suite_files(pytestconfig))}
+    except OptcheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def optcheck_suite(optcheck_suites: dict):
+    """The suite, when exactly one is configured (otherwise use `optcheck_suites`)."""
+    if len(optcheck_suites) != 1:
+        pytest.fail(f"optcheck_suite needs exactly one suite file, found {len(optcheck_suites)}: "
+                    "use the optcheck_suites fixture, or set optcheck_suites in the ini file", pytrace=False)
+    return next(iter(optcheck_suites.values()))
+
+
+@pytest.fixture(scope="session")
+def optcheck_dataset(pytestconfig: pytest.Config):
+    """Fashion-MNIST, verified: `x_train`, `y_train`, `x_test`, `y_test`, `checksum`."""
+    try:
+        return pytestconfig.stash[session_key].runner.dataset
+    except OptcheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def optcheck_run(pytestconfig: pytest.Config, optcheck_suite) -> Callable:
+    """`optcheck_run(optimizer, seed=None, profile=None, suite=None)` -> RunResult, through the run cache."""
+    state = pytestconfig.stash[session_key]
+
+    def run(optimizer: str, seed: int | None = None, profile: str | None = None, suite=None):
+        suite = suite or optcheck_suite
+        try:
+            chosen = suite.profile(profile or state.options.profile)
+            return state.runner.run(suite, optimizer, chosen.seeds[0] if seed is None else seed, chosen)
+        except OptcheckError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return run

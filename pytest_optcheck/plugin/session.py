@@ -1,0 +1,230 @@
+"""The state of one `pytest --optcheck` session: runs, verdicts, curve statuses, pending baseline writes.
+
+The pytest hooks stay thin and hand everything here. Under pytest-xdist each
+worker keeps its own session and sends what it found (curve statuses, measurements and baseline
+updates) to the controller, which alone writes baseline files.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_optcheck import atomic
+from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.records import (
+    load_claims_baseline,
+    load_optimizer_baseline,
+)
+from pytest_optcheck.engine.result import RunResult
+from pytest_optcheck.environment import differences as environment_differences
+from pytest_optcheck.environment import environment
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.judge.claims import Verdict, judge_on_demand
+from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
+from pytest_optcheck.runs.runner import Runner
+from pytest_optcheck.spec.claims import ClaimSpec
+from pytest_optcheck.spec.suite import Profile, Suite
+
+
+class OptcheckEnvironmentWarning(UserWarning):
+    """The baseline was produced in a different environment (versions, platform or CPU)."""
+
+
+@dataclass
+class Options:
+    enabled: bool
+    profile: str | None
+    baselines: Path
+    update: str | None  # None, "failed" or "all"
+    data_dir: str | None
+    allow_download: bool
+    cache_root: Path | None
+    report: Path | None = None
+    plots: Path | None = None
+    max_seeds: int | None = None  # --optcheck-max-seeds: overrides the profiles' seed budget
+
+
+@dataclass
+class Update:
+    """A baseline write, done on the controller at the end of the session."""
+
+    path: str
+    kind: str  # "optimizer" or "claim"
+    content: dict  # the whole optimizer file, or one claim's record
+    header: dict = field(default_factory=dict)  # claims.json fields besides the records
+    claim_id: str = ""
+
+
+class OptcheckSession:
+    def __init__(self, options: Options, rootdir: Path):
+        self.options = options
+        self.rootdir = rootdir
+        self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download)
+        self.curve_status: dict[str, str] = {}  # "suite/profile/optimizer" -> identical, missing, updated...
+        self.updates: list[Update] = []
+        # What was measured, in baseline form, keyed "suite/profile/name": for the report.
+        self.measured: dict[str, dict] = {}
+        self.claim_records: dict[str, dict] = {}
+        self.changes: list[str] = []  # filled on the controller after writing
+        self.summary: list[str] = []  # the terminal section, filled at the end of the session
+        self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
+        self._warned: set[str] = set()
+
+    # Profiles and runs ------------------------------------------------------
+
+    def profile(self, suite: Suite) -> Profile:
+        return suite.profile(self.options.profile)
+
+    def runs(self, suite: Suite, optimizer: str) -> dict[int, RunResult]:
+        """The optimizer's run on every seed of the session's profile."""
+        profile = self.profile(suite)
+        return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
+
+    def planned_runs(self, needs: dict[tuple[Path, str], Suite]) -> int:
+        """How many runs the selected items will train (those not cached), for the progress estimate."""
+        try:
+            count = 0
+            for (_, name), suite in needs.items():
+                profile = self.profile(suite)
+                nudges = range(1, profile.noise_reruns + 1) if self.options.update == "all" else ()
+                count += sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
+                             for seed in profile.seeds for nudge in (None, *nudges))
+            return count
+        except OptcheckError:
+            return 0  # no data yet, say: the items report it
+
+    def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
+        """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
+        profile = self.profile(suite)
+        nudges = tuple(range(1, profile.noise_reruns + 1))
+        baseline = self.runs(suite, optimizer)
+        nudged = {seed: [self.runner.run(suite, optimizer, seed, profile, nudge=n).history for n in nudges]
+                  for seed in profile.seeds}
+        return measure_envelope({seed: run.history for seed, run in baseline.items()}, nudged,
+                                suite.training.epoch_metrics, profile.epochs, nudges)
+
+    def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
+        """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget)."""
+        profile = self.profile(suite)
+        memo = (suite.path, profile.name, claim.id)
+        if memo not in self._verdicts:
+            self._verdicts[memo] = judge_on_demand(
+                claim, lambda name, seed: self.runner.run(suite, name, seed, profile), profile.seeds,
+                profile.seed_pool(self.options.max_seeds), profile.seed_group, profile.epochs)
+        return self._verdicts[memo]
+
+    def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
+        """Keep an optimizer's runs in baseline form for the report."""
+        key = f"{suite.name}/{profile.name}/{optimizer}"
+        if measured is None and key not in self.measured:
+            measured = baselines.optimizer_baseline(suite, profile, optimizer, self.runs(suite, optimizer),
+                                                    data=self.runner.data_identity(suite))
+        if measured is not None:
+            self.measured[key] = measured
+
+    # Baselines --------------------------------------------------------------
+
+    def baseline_root(self) -> Path:
+        """The baseline folder, relative to the current directory when inside it.
+
+        Every baseline path derives from it, so messages show paths as users type them.
+        """
+        root = self.options.baselines
+        root = root if root.is_absolute() else self.rootdir / root
+        try:
+            return root.relative_to(Path.cwd())
+        except ValueError:
+            return root
+
+    def warn_if_environment_differs(self, path: Path, recorded: dict) -> None:
+        changed = environment_differences(recorded, environment())
+        if changed and str(path) not in self._warned:
+            self._warned.add(str(path))
+            listed = "; ".join(f"{key}: {old} -> {new}" for key, (old, new) in changed.items())
+            warnings.warn(OptcheckEnvironmentWarning(
+                f"{path} was produced in another environment ({listed}); curves may differ within the noise measured with it"
+            ))
+
+    def refresh_command(self, nodeid: str) -> str:
+        profile = f" --optcheck-profile {self.options.profile}" if self.options.profile else ""
+        return f'pytest --optcheck{profile} --optcheck-update "{nodeid}"'
+
+    # Results from workers ---------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "curve_status": self.curve_status,
+            "updates": [u.__dict__ for u in self.updates],
+            "measured": self.measured,
+            "claim_records": self.claim_records,
+        }
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        self.curve_status.update(data.get("curve_status", {}))
+        self.updates += [Update(**u) for u in data.get("updates", [])]
+        self.measured.update(data.get("measured", {}))
+        self.claim_records.update(data.get("claim_records", {}))
+
+    def write_updates(self) -> None:
+        """Write every pending baseline update; only the controller calls this.
+
+        A file whose curves, envelope and verdicts are unchanged is left as it is (timings
+        differ on every run), so a refresh shows in `git diff` only where something changed.
+        """
+        claim_files: dict[str, tuple[dict, dict[str, dict]]] = {}
+        for update in sorted(self.updates, key=lambda u: (u.path, u.claim_id)):
+            path = Path(update.path)
+            if update.kind == "optimizer":
+                old = _read_quietly(load_optimizer_baseline, path)
+                if old is not None and old.curves_equal(update.content):
+                    self.changes.append(f"{path}: unchanged (curves and noise envelope bit-identical), not rewritten")
+                    continue
+                atomic.write_text(path, baselines.dumps(update.content))
+                self.changes.append(f"{path}: {baselines.largest_change(old, update.content)}")
+            else:
+                header, records = claim_files.setdefault(update.path, (update.header, {}))
+                records[update.claim_id] = update.content
+        for name, (header, records) in claim_files.items():
+            path = Path(name)
+            old = _read_quietly(load_claims_baseline, path)
+            if old is None and path.exists():
+                self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
+            merged = dict(old.data["claims"]) if old else {}
+            for claim_id, record in records.items():
+                before = merged.get(claim_id, {}).get("verdict")
+                if before != record["verdict"]:
+                    self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
+                merged[claim_id] = record
+            content = {**header, "claims": dict(sorted(merged.items()))}
+            if old is not None and _same_json(old.data, content):
+                self.changes.append(f"{path}: unchanged, not rewritten")
+                continue
+            atomic.write_text(path, baselines.dumps(content))
+            self.changes.append(f"{path}: {len(records)} claim record(s) written")
+
+
+def _same_json(a: dict, b: dict) -> bool:
+    return baselines.dumps(a) == baselines.dumps(b)
+
+
+def _read_quietly(load, path: Path):
+    try:
+        return load(path)
+    except OptcheckError:
+        return None  # a damaged file being replaced by an update
+
+
+SKIP_REASON = "optcheck items train models: pass --optcheck to run them"
+
+# Where the plugin keeps the session's state: `config.stash[session_key]`.
+session_key = pytest.StashKey[OptcheckSession]()
+
+
+def optcheck_session(config: pytest.Config) -> OptcheckSession | None:
+    """The session's state, or None when the plugin did not configure (e.g. -p no:optcheck)."""
+    return config.stash.get(session_key, None)

@@ -1,0 +1,1 @@
+"""What people read: the markdown report, terminal tables, diffs and plots."""

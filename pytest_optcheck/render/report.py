@@ -1,0 +1,624 @@
+"""The summary report: measured curves and claim verdicts beside the baselines and the published figures.
+
+Everything here is a pure function over the dicts of the baseline file formats
+(see baselines/store.py), so one code path renders a live pytest session, a stored
+baseline folder, and hand-made test data. Nothing here imports TensorFlow or
+pytest: `optcheck report` must answer in seconds.
+
+A report is built once as a list of `Section`s and then written either as
+Markdown or as plain text, so the two formats cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.records import (
+    load_claims_baseline,
+    load_optimizer_baseline,
+)
+from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.metrics import ordered, short
+from pytest_optcheck.spec.suite import Suite, load_suite
+
+DASH = "—"
+EARLY_EPOCHS = 3  # the "speed" column of the qualitative summary reads the first epochs
+SPEED_WORDS = ("Fast", "Medium", "Slow")
+QUALITY_WORDS = ("Good", "Acceptable", "Poor")
+VERSION_KEYS = (("python", "Python"), ("tensorflow", "TensorFlow"), ("keras", "Keras"), ("numpy", "NumPy"))
+QUOTE_WIDTH = 56  # the terminal wraps quotes so that the claims table fits a wide terminal
+
+
+@dataclass
+class ReportInput:
+    """What a report shows. The dicts have the shapes of the baseline files.
+
+    `optimizers` and `claims` are the measured results; `baseline_optimizers` and
+    `baseline_claims` are the stored baselines they are compared with, or None
+    when the report shows stored baselines themselves (there is nothing to
+    compare with, so those columns are left out). `generated` and `machine` are
+    given by the caller so that the output of fixed data is fixed too; an empty
+    `machine` is read from the runs' environments.
+    """
+
+    suite: Suite | None
+    suite_name: str
+    profile_name: str
+    seeds: Sequence[int]
+    optimizers: dict[str, dict[str, Any]]
+    claims: dict[str, dict[str, Any]]
+    baseline_optimizers: dict[str, dict[str, Any]] | None = None
+    baseline_claims: dict[str, dict[str, Any]] | None = None
+    generated: str = ""
+    machine: str = ""
+
+
+# Document model --------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    wrap: dict[int, int] = field(default_factory=dict)  # column -> width, for the terminal only
+
+
+@dataclass
+class Section:
+    """A heading, optional facts (label: value), an optional table and sentences under it."""
+
+    title: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    table: Table | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def markdown(title: str, sections: Iterable[Section]) -> str:
+    """A Markdown document: the title as `#`, each section as `##`, GitHub tables."""
+    parts = [f"# {title}"]
+    for section in sections:
+        parts.append(f"## {section.title}")
+        if section.facts:
+            parts.append("\n".join(f"- **{label}:** {value}" for label, value in section.facts))
+        if section.table is not None:
+            rows = [[_md_cell(cell) for cell in row] for row in section.table.rows]
+            headers = [_md_cell(h) for h in section.table.headers]
+            parts.append(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+        parts.extend(section.notes)
+    return "\n\n".join(parts) + "\n"
+
+
+def plain_text(title: str, sections: Iterable[Section]) -> str:
+    """The same document as plain text: underlined headings and `simple` tables."""
+    parts = [f"{title}\n{'=' * len(title)}"]
+    for section in sections:
+        block = [f"{section.title}\n{'-' * len(section.title)}"]
+        if section.facts:
+            width = max(len(label) for label, _ in section.facts) + 1
+            block.append("\n".join(f"{label + ':':<{width}} {value}" for label, value in section.facts))
+        if section.table is not None:
+            block.append(_terminal_table(section.table))
+        block.extend(textwrap.fill(note, width=100) for note in section.notes)
+        parts.append("\n\n".join(block))
+    return "\n\n".join(parts) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    """A cell that cannot break the table: pipes escaped, line breaks flattened."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _terminal_table(table: Table) -> str:
+    rows = [
+        [textwrap.fill(cell, width=table.wrap[i]) if i in table.wrap else cell for i, cell in enumerate(row)]
+        for row in table.rows
+    ]
+    return tabulate(rows, headers=table.headers, tablefmt="simple", disable_numparse=True)
+
+
+# Reading the dicts -------------------------------------------------------------
+
+
+def mean_spread(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation; the spread of a single value is 0, not undefined."""
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def order_names(names: Iterable[str], suite: Suite | None, kind: str = "optimizers") -> list[str]:
+    """The suite's order first (the order a reader of the suite file expects), then the rest sorted."""
+    names = list(names)
+    known: list[str] = []
+    if suite is not None:
+        known = list(suite.optimizers) if kind == "optimizers" else [c.id for c in suite.claims]
+    return [n for n in known if n in names] + sorted(n for n in names if n not in known)
+
+
+def label_of(inp: ReportInput, name: str) -> str:
+    """The label the files recorded, else the suite's, else the name."""
+    recorded = inp.optimizers.get(name, {}).get("label")
+    if recorded:
+        return recorded
+    if inp.suite and name in inp.suite.optimizers:
+        return inp.suite.optimizers[name].label
+    return name
+
+
+def seed_runs(optimizer: dict) -> list[dict]:
+    """The per-seed entries of an optimizer dict, in seed order."""
+    seeds = optimizer.get("seeds", {})
+    return [seeds[s] for s in sorted(seeds, key=int)]
+
+
+def divergence(optimizer: dict) -> str | None:
+    """How the optimizer's runs diverged, or None when none did."""
+    seeds = optimizer.get("seeds", {})
+    diverged = {s: run["diverged_at_epoch"] for s, run in seeds.items() if run.get("diverged_at_epoch") is not None}
+    if not diverged:
+        return None
+    if len(diverged) == len(seeds) and len(set(diverged.values())) == 1:
+        return f"diverged at epoch {next(iter(diverged.values()))}"
+    return "; ".join(f"seed {s} diverged at epoch {k}" for s, k in sorted(diverged.items(), key=lambda i: int(i[0])))
+
+
+def recorded_metrics(optimizer: dict) -> list[str]:
+    """The per-epoch metrics an optimizer's runs recorded, training metrics first."""
+    return ordered({m for run in seed_runs(optimizer) for m in run.get("history", {})})
+
+
+def final_values(optimizer: dict, metric: str) -> list[float] | None:
+    """Each seed's value at its final epoch; None when any of them is missing or not finite."""
+    values = []
+    for run in seed_runs(optimizer):
+        curve = run["history"].get(metric)
+        if not curve or curve[-1] is None:
+            return None
+        values.append(curve[-1])
+    return values or None
+
+
+def test_values(optimizer: dict, metric: str) -> list[float] | None:
+    values = [(run.get("test") or {}).get(metric) for run in seed_runs(optimizer)]
+    return values if values and None not in values else None
+
+
+def early_mean(optimizer: dict, epochs: int = EARLY_EPOCHS) -> float | None:
+    """Mean training loss over the first epochs (all of them if fewer), averaged over seeds."""
+    per_seed = []
+    for run in seed_runs(optimizer):
+        head = run["history"]["loss"][:epochs]
+        if not head or None in head:
+            return None
+        per_seed.append(statistics.fmean(head))
+    return statistics.fmean(per_seed) if per_seed else None
+
+
+def epochs_to_reach(optimizer: dict, target: float) -> str:
+    """Mean over seeds of the first epoch whose training loss is at or below `target`."""
+    epochs = []
+    for run in seed_runs(optimizer):
+        reached = [i for i, v in enumerate(run["history"]["loss"], start=1) if v is not None and v <= target]
+        if not reached:
+            return "not reached"
+        epochs.append(reached[0])
+    return f"{round(statistics.fmean(epochs), 1):g}" if epochs else DASH  # e.g. "4.3", "2"
+
+
+def median_epoch_seconds(optimizer: dict) -> float | None:
+    """Median epoch time without each run's first epoch, which also builds and traces the model."""
+    seconds = [s for run in seed_runs(optimizer) for s in run.get("epoch_seconds", [])[1:]]
+    return statistics.median(seconds) if seconds else None
+
+
+def fit_seconds(optimizer: dict) -> float | None:
+    """Mean over seeds of a whole fit (every epoch), comparable with a published fit time."""
+    totals = [sum(run.get("epoch_seconds", [])) for run in seed_runs(optimizer) if run.get("epoch_seconds")]
+    return statistics.fmean(totals) if totals else None
+
+
+def curves_identical(old: dict, new: dict) -> bool:
+    """Every per-epoch value and test metric equal to the last bit (timings aside)."""
+    if set(old.get("seeds", {})) != set(new.get("seeds", {})):
+        return False
+    for seed, run in new["seeds"].items():
+        previous = old["seeds"][seed]
+        if run["history"] != previous["history"] or run.get("test") != previous.get("test"):
+            return False
+    return True
+
+
+def seconds_text(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def published_text(value: float | None) -> str:
+    """A published figure as the source printed it, without invented digits."""
+    return "" if value is None else f"{value:g}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def seeds_text(seeds: Sequence[int]) -> str:
+    return ", ".join(str(s) for s in seeds) if seeds else DASH
+
+
+# Sections of the report --------------------------------------------------------
+
+
+def distinct(values: Iterable[Any]) -> str:
+    """One value, or every distinct value joined when the runs disagree."""
+    seen: list[str] = []
+    for value in values:
+        if value is not None and str(value) not in seen:
+            seen.append(str(value))
+    return " / ".join(seen) if seen else DASH
+
+
+def environments(inp: ReportInput) -> list[dict]:
+    return [o.get("environment") or {} for o in inp.optimizers.values()]
+
+
+def machine_text(inp: ReportInput) -> str:
+    if inp.machine:
+        return inp.machine
+    envs = environments(inp)
+    platform = distinct(e.get("platform") for e in envs)
+    cpu = distinct(e.get("cpu") for e in envs)
+    return f"{platform} ({cpu})" if cpu != DASH else platform
+
+
+def versions_text(envs: Sequence[dict]) -> str:
+    return ", ".join(f"{label} {distinct(e.get(key) for e in envs)}" for key, label in VERSION_KEYS)
+
+
+def header_section(inp: ReportInput) -> Section:
+    facts = []
+    suite_text = inp.suite_name
+    if inp.suite and inp.suite.description:
+        suite_text += f" — {inp.suite.description}"
+    facts.append(("Suite", suite_text))
+    samples = distinct(_thousands(o.get("train_samples")) for o in inp.optimizers.values())
+    epochs = distinct(o.get("epochs") for o in inp.optimizers.values())
+    facts.append(("Profile", inp.profile_name))
+    facts.append(("Seeds", seeds_text(inp.seeds)))
+    facts.append(("Training examples", f"{samples} (before the validation split)"))
+    facts.append(("Epochs", epochs))
+    facts.append(("Versions", versions_text(environments(inp))))
+    facts.append(("Machine", machine_text(inp)))
+    if inp.generated:
+        facts.append(("Generated", inp.generated))
+    return Section("Run", facts=facts)
+
+
+def _thousands(value: Any) -> str | None:
+    return f"{value:,}" if isinstance(value, int) else value
+
+
+def measured_cell(optimizer: dict, metric: str, diverged: str | None) -> str:
+    if diverged:
+        return diverged
+    values = test_values(optimizer, metric[5:]) if metric.startswith("test_") else final_values(optimizer, metric)
+    if values is None:
+        return DASH
+    mean, spread = mean_spread(values)
+    return f"{mean:.4f} ± {spread:.4f}"
+
+
+def optimizers_section(inp: ReportInput) -> Section:
+    target = inp.suite.target_loss if inp.suite else None
+    target_header = f"epochs to loss ≤ {target:g}" if target is not None else "epochs to target loss"
+    columns = table_metrics(inp)
+    headers = ["optimizer", *(column_header(m) for m in columns), target_header, "median epoch s"]
+    rows = []
+    for name in order_names(inp.optimizers, inp.suite):
+        optimizer = inp.optimizers[name]
+        diverged = divergence(optimizer)
+        cells = [measured_cell(optimizer, m, diverged) for m in columns]
+        reach = DASH if target is None else epochs_to_reach(optimizer, target)
+        rows.append([label_of(inp, name), *cells, reach, seconds_text(median_epoch_seconds(optimizer))])
+    count = len(inp.seeds)
+    notes = [
+        (f"Values at the final epoch, mean ± spread over the {plural(count, 'seed')} "
+         "(spread: sample standard deviation, 0 with a single seed). Train: the training examples; "
+         "val: the validation split; test: the held-out test examples."),
+        ("Median epoch s: the median over every seed's epochs except the first, whose time also "
+         "includes building and tracing the model."),
+    ]
+    if target is not None:
+        notes.append(f"Epochs to loss ≤ {target:g}: the first epoch whose training loss is at or below the "
+                     "suite's target_loss, averaged over seeds; \"not reached\" when a seed never gets there.")
+    else:
+        notes.append("Epochs to target loss: needs the suite file (its target_loss), which was not given.")
+    if any(divergence(o) for o in inp.optimizers.values()):
+        notes.append("A run diverges when its training loss stops being finite; such optimizers show where "
+                     "instead of numbers.")
+    return Section("Optimizers", table=Table(headers, rows), notes=notes)
+
+
+def table_metrics(inp: ReportInput) -> list[str]:
+    """The Optimizers table's columns: every recorded epoch metric, then the test metrics besides the loss."""
+    recorded = ordered({m for o in inp.optimizers.values() for m in recorded_metrics(o)})
+    test = [f"test_{m}" for m in recorded if not m.startswith("val_") and m != "loss"]
+    return recorded + test
+
+
+def column_header(metric: str) -> str:
+    """val_accuracy -> val acc; loss -> train loss."""
+    for prefix, word in (("val_", "val"), ("test_", "test")):
+        if metric.startswith(prefix):
+            return f"{word} {short(metric[len(prefix):])}"
+    return f"train {short(metric)}"
+
+
+def headline_metric(optimizer: dict) -> str:
+    """The validation metric a one-cell change reports: the first scored one (accuracy), else val_loss."""
+    scored = [m for m in recorded_metrics(optimizer) if m.startswith("val_") and m != "val_loss"]
+    return scored[0] if scored else "val_loss"
+
+
+def baseline_change(inp: ReportInput, name: str) -> str:
+    """How the measured runs moved against the stored baseline, in one cell."""
+    old = (inp.baseline_optimizers or {}).get(name)
+    if old is None:
+        return "no baseline"
+    new = inp.optimizers[name]
+    if curves_identical(old, new):
+        return "identical"
+    if divergence(new) and not divergence(old):
+        return "diverged; the baseline did not"
+    if divergence(old) and not divergence(new):
+        return "the baseline diverged; now it does not"
+    metric = headline_metric(new)
+    before, after = final_values(old, metric), final_values(new, metric)
+    if before is None or after is None:
+        return "changed"
+    delta = statistics.fmean(after) - statistics.fmean(before)
+    shown = column_header(metric)
+    text = f"{shown} {delta:+.4f}" if delta else f"curves moved; final {shown} equal"
+    if set(old.get("seeds", {})) != set(new.get("seeds", {})):
+        text += " (different seeds)"
+    return text
+
+
+def published_of(inp: ReportInput, name: str, key: str) -> float | None:
+    if inp.suite is None or name not in inp.suite.optimizers:
+        return None
+    return inp.suite.optimizers[name].published.get(key)
+
+
+def mean_text(optimizer: dict, metric: str, diverged: str | None) -> str:
+    if diverged:
+        return diverged
+    values = final_values(optimizer, metric)
+    return DASH if values is None else f"{statistics.fmean(values):.4f}"
+
+
+def comparison_section(inp: ReportInput) -> Section:
+    with_baseline = inp.baseline_optimizers is not None
+    # The published figures are accuracies and fit times; a suite without accuracy has only the times.
+    with_accuracy = any("accuracy" in recorded_metrics(o) for o in inp.optimizers.values())
+    headers = (["optimizer"] + (["change vs baseline"] if with_baseline else [])
+               + (["train acc", "published train acc", "val acc", "published val acc"] if with_accuracy else [])
+               + ["fit s", "published fit s"])
+    rows = []
+    for name in order_names(inp.optimizers, inp.suite):
+        optimizer = inp.optimizers[name]
+        diverged = divergence(optimizer)
+        row = [label_of(inp, name)] + ([baseline_change(inp, name)] if with_baseline else [])
+        if with_accuracy:
+            row += [mean_text(optimizer, "accuracy", diverged),
+                    published_text(published_of(inp, name, "train_accuracy")),
+                    mean_text(optimizer, "val_accuracy", diverged),
+                    published_text(published_of(inp, name, "val_accuracy"))]
+        row += [seconds_text(fit_seconds(optimizer)), published_text(published_of(inp, name, "fit_seconds"))]
+        rows.append(row)
+    notes = []
+    if with_baseline:
+        shown = column_header(headline_metric(next(iter(inp.optimizers.values()), {})))
+        notes.append(f"Change vs baseline: the mean final {shown} minus the stored baseline's; "
+                     "\"identical\" when every per-epoch value and test metric equals the baseline bit for bit.")
+    else:
+        notes.append("These are the stored baselines themselves, so there is no baseline to compare with.")
+    notes.append("Accuracies are means over seeds at the final epoch; fit s is the mean time of a whole fit, "
+                 "first epoch included.")
+    if inp.suite is not None:
+        notes.append("Published: the figures the suite's source reports (the suite file's `published` values), "
+                     "obtained with its own data size, epoch count and machine: reference points, not expectations.")
+    else:
+        notes.append("Published figures come from the suite file, which was not given: the columns are blank.")
+    return Section("Against the baseline and the published figures", table=Table(headers, rows), notes=notes)
+
+
+def claims_section(inp: ReportInput) -> Section:
+    with_baseline = inp.baseline_claims is not None
+    headers = ["claim", "quote", "verdict", "P(holds on a seed)", "seeds", "mean margin"] + (
+        ["baseline verdict"] if with_baseline else [])
+    rows = []
+    notes = []
+    levels = set()
+    for claim_id in order_names(inp.claims, inp.suite, kind="claims"):
+        record = inp.claims[claim_id]
+        margin = record.get("mean_margin")
+        row = [claim_id, record.get("quote", ""), record.get("verdict", DASH), probability_text(record),
+               claim_seeds_text(record), DASH if margin is None else f"{margin:+.4f}"]
+        if with_baseline:
+            row.append(baseline_verdict(record, (inp.baseline_claims or {}).get(claim_id)))
+        rows.append(row)
+        levels.add(record.get("level"))
+        notes += [f"{claim_id}: {note}" for note in record.get("notes") or []]
+    if not rows:
+        return Section("Claims", notes=["No claim was judged."])
+    level = next(iter(levels)) if len(levels) == 1 and None not in levels else None
+    explanation = (
+        "Margin: on each seed, how far the claim is from failing, in the units of its metric (training loss "
+        "unless the suite says otherwise); positive means it holds on that seed. P(holds on a seed): the share "
+        "of seeds it held on, and " + (f"its {level:.0%} " if level else "its ") + "confidence interval, valid "
+        "however many seeds were added while looking (an anytime-valid confidence sequence). A claim holds when "
+        "the interval is above its threshold (0.5 unless the suite says otherwise: more often than not), fails "
+        "when it is below, and is inconclusive otherwise. Seeds: how many the verdict rests on; for an "
+        "inconclusive claim, how many it would take if it kept holding on the same share of them.")
+    return Section("Claims", table=Table(headers, rows, wrap={1: QUOTE_WIDTH}), notes=[explanation, *notes])
+
+
+def probability_text(record: dict) -> str:
+    """"3/3 [0.25, 1.00]": the share of seeds the claim held on, and its interval."""
+    share = f"{record.get('seeds_holding', 0)}/{record.get('seeds', 0)}"
+    interval = record.get("interval")
+    return share if not interval else f"{share} [{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def claim_seeds_text(record: dict) -> str:
+    """How many seeds the verdict took, or how many an undecided claim would take."""
+    seeds, needed, budget = record.get("seeds", 0), record.get("seeds_needed"), record.get("seed_budget")
+    if "seeds_needed" not in record:
+        return str(seeds)
+    if record.get("verdict") != "inconclusive":
+        return f"{seeds} (decided)"
+    of_budget = f" of {budget}" if budget else ""
+    return f"{seeds}{of_budget}; needs {needed}" if needed else f"{seeds}{of_budget}; needs > 1000"
+
+
+def baseline_verdict(record: dict, baseline: dict | None) -> str:
+    if baseline is None:
+        return "no baseline"
+    verdict = baseline.get("verdict", DASH)
+    return verdict if verdict == record.get("verdict") else f"{verdict} (changed)"
+
+
+def thirds(ranked: Sequence[str], words: Sequence[str]) -> dict[str, str]:
+    """Best third, middle third, last third by position in `ranked` (best first)."""
+    count = len(ranked)
+    return {name: words[3 * i // count] for i, name in enumerate(ranked)}
+
+
+def qualitative_section(inp: ReportInput) -> Section:
+    names = order_names(inp.optimizers, inp.suite)
+    epochs = min([EARLY_EPOCHS] + [o.get("epochs") or EARLY_EPOCHS for o in inp.optimizers.values()])
+    early = {n: early_mean(inp.optimizers[n], epochs) for n in names}
+    final = {n: _mean_or_none(final_values(inp.optimizers[n], "loss")) for n in names}
+    speed = thirds(sorted((n for n in names if early[n] is not None and not divergence(inp.optimizers[n])),
+                          key=lambda n: early[n]), SPEED_WORDS)
+    quality = thirds(sorted((n for n in names if final[n] is not None and not divergence(inp.optimizers[n])),
+                            key=lambda n: final[n]), QUALITY_WORDS)
+    headers = ["optimizer", f"mean loss, first {plural(epochs, 'epoch')}", "speed", "published speed", "final loss",
+               "quality", "published quality"]
+    rows = []
+    for name in names:
+        described = inp.suite.optimizers[name].described if inp.suite and name in inp.suite.optimizers else {}
+        rows.append([label_of(inp, name), _loss_text(early[name]), speed.get(name, "diverged"),
+                     described.get("speed", DASH), _loss_text(final[name]), quality.get(name, "diverged"),
+                     described.get("quality", DASH)])
+    rule = (f"Speed ranks the optimizers by training loss over the first {plural(epochs, 'epoch')}, quality by final "
+            "training loss (means over seeds, lower is better): the best third is Fast / Good, the middle third "
+            "Medium / Acceptable, the last third Slow / Poor, and diverged optimizers are not ranked.")
+    source = ("Published speed and quality: the words of the source's own summary (the suite file's "
+              "`described` values); \"—\" where it gives none.")
+    notes = [rule, source]
+    return Section("Speed and quality, recomputed", table=Table(headers, rows, wrap={3: 28, 6: 28}), notes=notes)
+
+
+def _mean_or_none(values: list[float] | None) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def _loss_text(value: float | None) -> str:
+    return DASH if value is None else f"{value:.4f}"
+
+
+def report_sections(inp: ReportInput) -> list[Section]:
+    if not inp.optimizers:
+        return [header_section(inp), Section("Optimizers", notes=["No optimizer results."]), claims_section(inp)]
+    return [header_section(inp), optimizers_section(inp), comparison_section(inp), claims_section(inp),
+            qualitative_section(inp)]
+
+
+def report_title(inp: ReportInput) -> str:
+    return f"optcheck report: suite {inp.suite_name}, profile {inp.profile_name}"
+
+
+def render_markdown(inp: ReportInput) -> str:
+    """The report as Markdown (GitHub tables), for a file or a pull request."""
+    return markdown(report_title(inp), report_sections(inp))
+
+
+def render_terminal(inp: ReportInput) -> str:
+    """The report as plain text, for pytest's terminal summary and `optcheck report --format term`."""
+    return plain_text(report_title(inp), report_sections(inp))
+
+
+# Reading a baseline folder -------------------------------------------------------
+
+def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *, find_suite: bool = True,
+                      generated: str | None = None, machine: str = "") -> ReportInput:
+    """The stored baselines of one `baselines/<suite>/<profile>/` folder, ready to render.
+
+    The suite file adds the target loss, the published figures and the claims'
+    optimizers; without it (none given, and `suites/<suite>.toml` not found) the
+    report shows what the files hold.
+    """
+    folder = Path(path)
+    files = baseline_files(folder)
+    optimizers: dict[str, dict] = {}
+    claims_file: dict | None = None
+    for file in files:
+        if file.name == baselines.CLAIMS_FILE:
+            claims_file = load_claims_baseline(file).data
+        else:
+            optimizers[file.stem] = load_optimizer_baseline(file).data
+    first = claims_file or next(iter(optimizers.values()))
+    suite_name = first.get("suite") or folder.parent.name
+    suite = find_suite_file(folder, suite_name, suite_path) if (find_suite or suite_path) else None
+    seeds = sorted({int(s) for o in optimizers.values() for s in o["seeds"]})
+    return ReportInput(
+        suite=suite,
+        suite_name=suite_name,
+        profile_name=first.get("profile") or folder.name,
+        seeds=seeds,
+        optimizers={n: optimizers[n] for n in order_names(optimizers, suite)},
+        claims=dict((claims_file or {}).get("claims", {})),
+        generated=datetime.date.today().isoformat() if generated is None else generated,
+        machine=machine,
+    )
+
+
+def baseline_files(folder: Path) -> list[Path]:
+    if not folder.exists():
+        raise OptcheckError(f"{folder}: no such folder; give a baseline folder such as baselines/article/smoke "
+                            "(baselines/<suite>/<profile>)")
+    if not folder.is_dir():
+        raise OptcheckError(f"{folder}: not a folder; give a baseline folder such as baselines/article/smoke")
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise OptcheckError(f"{folder}: no baseline files (*.json) in this folder; write them with "
+                            "pytest --optcheck --optcheck-update-all, or give a folder baselines/<suite>/<profile>")
+    return files
+
+
+def find_suite_file(folder: Path, suite_name: str, suite_path: str | Path | None) -> Suite | None:
+    """The suite given, else `suites/<suite>.toml` here or beside the baseline root, else None."""
+    if suite_path is not None:
+        suite = load_suite(suite_path)
+        if suite.name != suite_name:
+            raise OptcheckError(f"{suite_path}: this suite is named {suite.name!r}, but the baselines in {folder} "
+                                f"belong to suite {suite_name!r}; pass that suite's file with --suite")
+        return suite
+    candidates = [Path("suites") / f"{suite_name}.toml"]
+    if len(folder.resolve().parents) > 2:
+        candidates.append(folder.resolve().parents[2] / "suites" / f"{suite_name}.toml")
+    for candidate in candidates:
+        if candidate.is_file():
+            suite = load_suite(candidate)
+            return suite if suite.name == suite_name else None
+    return None

@@ -1,0 +1,1 @@
+"""Suite files: their TOML read and validated into dataclasses."""
