@@ -1,35 +1,37 @@
-"""Epoch time of the optcheck engine against the article's plain `model.fit`.
+"""Wall time of training runs three ways, side by side in one process.
 
-Trains one optimizer and seed both ways, in this order, in one process:
+  plain fit:   what a user writes: a fresh model per run, `model.fit` with Keras's
+               defaults (one step per call into TensorFlow);
+  fresh build: the engine with `TracedModels(reference=True)`: a fresh model per run,
+               256 steps per call (the engine before compiled models were kept);
+  kept model:  the engine as it runs: one compiled model per optimizer, the run's
+               initial state copied into it, so only the first run builds and traces.
 
-  plain:  the article's script as written in 2020 (float64 pixels `x / 255.0`,
-          `keras.utils.set_random_seed`, `model.fit(...)` with Keras defaults),
-          only with verbose=0 so that the progress bar does not count;
-  engine: `pytest_optcheck.engine.training.train` (float32 pixels, steps_per_execution).
+For 1 and N runs (seeds) of one optimizer, on the first 6,000 and on all 60,000
+images, it prints seconds per run-epoch (whole runs, build and trace included) and
+the cost of each run added beyond the first. It also checks that the kept model's
+curves are bit-identical to the fresh build's. A benchmark, not a test: numbers
+depend on the machine and on what else runs on it.
 
-Prints per-epoch seconds for each, their ratio, and whether the per-epoch
-histories are identical to the last bit.
-
-    .venv/bin/python bench/engine_speed.py --optimizer momentum --seed 50 --epochs 5
+    .venv/bin/python bench/engine_speed.py --optimizer momentum --runs 8 --epochs 2
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from pathlib import Path
 
 from tabulate import tabulate
 
 from pytest_optcheck.engine.fashion_mnist import load_dataset
-from pytest_optcheck.spec.suite import check_optimizers, load_suite, replace_profile
 from pytest_optcheck.engine.runtime import tensorflow
-from pytest_optcheck.engine.training import train, training_arrays
+from pytest_optcheck.engine.training import TracedModels, train, training_arrays
+from pytest_optcheck.spec.suite import load_suite, replace_profile
 
 
-def plain_fit(suite, optimizer, seed, x, y, epochs):
-    """The article's code, with the suite's values filled in."""
+def plain_fit(suite, optimizer, seed, x, y, epochs) -> None:
+    """A user's script with the suite's values filled in: fresh model, Keras's defaults."""
     import keras
 
     spec = suite.optimizer(optimizer)
@@ -40,52 +42,55 @@ def plain_fit(suite, optimizer, seed, x, y, epochs):
     model.add(keras.layers.Dense(10, activation="softmax"))
     model.compile(loss="sparse_categorical_crossentropy",
                   optimizer=getattr(keras.optimizers, spec.class_path)(**spec.kwargs), metrics=["accuracy"])
+    model.fit(x, y, epochs=epochs, batch_size=suite.training.batch_size, validation_split=0.1, verbose=0)
+    keras.backend.clear_session()
 
-    seconds = []
 
-    class Clock(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.start)
-
-    history = model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0, callbacks=[Clock()])
-    return history.history, seconds
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", type=Path, default=Path("suites/article.toml"))
     parser.add_argument("--optimizer", default="momentum")
-    parser.add_argument("--seed", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--train-samples", type=int, default=None, help="default: all 60,000")
+    parser.add_argument("--runs", type=int, default=8, help="runs (seeds 0..N-1) in the many-runs column")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[6000, 60000], help="training images")
     args = parser.parse_args()
 
     suite = load_suite(args.suite)
-    check_optimizers(suite)
-    profile = replace_profile(suite.profile("article"), epochs=args.epochs, train_samples=args.train_samples)
     dataset = load_dataset()
     tensorflow()  # op determinism, as in the engine
-
-    x, y = training_arrays(dataset, profile)
-    x64 = (x * 255.0).round().astype("float64") / 255.0  # the article's pixels: uint8 / 255.0 in float64
-    plain_history, plain_seconds = plain_fit(suite, args.optimizer, args.seed, x64, y, args.epochs)
-    engine = train(suite, args.optimizer, args.seed, profile, dataset)
-
-    rows = [[i + 1, p, e, e / p] for i, (p, e) in enumerate(zip(plain_seconds, engine.epoch_seconds))]
-    print(f"{args.optimizer}, seed {args.seed}, {len(x)} training images, {args.epochs} epochs, "
-          f"batch {suite.training.batch_size}")
-    print(tabulate(rows, headers=["epoch", "plain fit s", "engine s", "ratio"], floatfmt=(".0f", ".3f", ".3f", ".2f")))
-    later = slice(1, None) if args.epochs > 1 else slice(None)
-    p_med = statistics.median(plain_seconds[later])
-    e_med = statistics.median(engine.epoch_seconds[later])
-    print(f"median epoch after the first: plain {p_med:.3f} s, engine {e_med:.3f} s, ratio {e_med / p_med:.2f}")
-    print(f"whole fit: plain {sum(plain_seconds):.2f} s, engine {sum(engine.epoch_seconds):.2f} s, "
-          f"ratio {sum(engine.epoch_seconds) / sum(plain_seconds):.2f}")
-    same = all(plain_history[m] == engine.history[m] for m in ("loss", "accuracy", "val_loss", "val_accuracy"))
-    print(f"histories identical (loss, accuracy, val_loss, val_accuracy, every epoch): {'yes' if same else 'NO'}")
+    rows, identical = [], True
+    for size in args.sizes:
+        profile = replace_profile(suite.profile("smoke"), epochs=args.epochs, train_samples=size)
+        x, y = training_arrays(dataset, profile)
+        seeds = range(args.runs)
+        ways = {
+            "plain fit": lambda s: plain_fit(suite, args.optimizer, s, x, y, args.epochs),
+            "fresh build": lambda s, m=TracedModels(reference=True): train(
+                suite, args.optimizer, s, profile, dataset, models=m),
+            "kept model": lambda s, m=TracedModels(): train(suite, args.optimizer, s, profile, dataset, models=m),
+        }
+        results = {}
+        for name, way in ways.items():
+            seconds = [timed(lambda s=s: results.setdefault((name, s), way(s))) for s in seeds]
+            first, rest = seconds[0], seconds[1:]
+            added = sum(rest) / len(rest) if rest else float("nan")
+            rows.append([size, name, first / args.epochs, sum(seconds) / len(seconds) / args.epochs,
+                         added / args.epochs])
+        identical &= all(results["fresh build", s].history == results["kept model", s].history for s in seeds)
+    plain = {size: row[4] for row in rows for size in [row[0]] if row[1] == "plain fit"}
+    for row in rows:
+        row.append(row[4] / plain[row[0]])
+    print(f"{args.optimizer}, {args.runs} runs of {args.epochs} epochs, batch {suite.training.batch_size}; "
+          "seconds per run-epoch")
+    print(tabulate(rows, headers=["images", "way", "1st run", f"mean of {args.runs}", "each added run",
+                                  "added vs plain"], floatfmt=(".0f", "", ".2f", ".2f", ".2f", ".2f")))
+    print(f"kept-model curves bit-identical to fresh builds on every seed: {'yes' if identical else 'NO'}")
 
 
 if __name__ == "__main__":

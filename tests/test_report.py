@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -24,13 +25,30 @@ from pytest_optcheck.spec.suite import load_suite
 from baseline_data import GOLDEN, ROOT, SMOKE, adam_file, claim_record, report_input, run, sgd_file, write_baselines
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
+def check_golden(name: str, text: str, folder: Path = GOLDEN) -> None:
+    """The text must equal the golden file. OPTCHECK_UPDATE_GOLDEN=1 rewrites a file that differs,
+    and still fails that once, so that a rewrite is never mistaken for a pass."""
+    path = folder / name
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    if old == text:
+        return
     if os.environ.get("OPTCHECK_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"{path} is missing; write it with OPTCHECK_UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
+        pytest.fail(f"{path} rewritten: read its diff, then run again without OPTCHECK_UPDATE_GOLDEN", pytrace=False)
+    assert old is not None, f"{path} is missing; write it with OPTCHECK_UPDATE_GOLDEN=1"
+    assert text == old
+
+
+def test_a_golden_check_fails_on_a_difference_even_while_rewriting(tmp_path, monkeypatch):
+    (tmp_path / "g.txt").write_text("old", encoding="utf-8")
+    with pytest.raises(AssertionError):
+        check_golden("g.txt", "new", tmp_path)
+    monkeypatch.setenv("OPTCHECK_UPDATE_GOLDEN", "1")
+    with pytest.raises(pytest.fail.Exception, match="rewritten"):
+        check_golden("g.txt", "new", tmp_path)
+    assert (tmp_path / "g.txt").read_text(encoding="utf-8") == "new"
+    check_golden("g.txt", "new", tmp_path)  # the same text passes, and writes nothing
 
 
 def test_markdown_matches_golden(pair_suite):

@@ -75,8 +75,7 @@ def test_a_seed_budget_gives_the_first_seeds_and_the_pool():
 
     profile = Profile("p", None, 1, (50, 51, 52), max_seeds=6, seed_group=3)
     assert profile.seed_pool() == (50, 51, 52, 53, 54, 55)
-    assert profile.seed_pool(4) == (50, 51, 52, 53)
-    assert Profile("q", None, 1, (4, 0, 2)).seed_pool(5) == (4, 0, 2, 5, 6)  # after the largest, never a repeat
+    assert Profile("q", None, 1, (4, 0, 2), max_seeds=5).seed_pool() == (4, 0, 2, 5, 6)  # after the largest, never a repeat
 
 
 def test_empty_suite(tmp_path):
@@ -222,3 +221,42 @@ def test_a_factory_and_a_data_source_enter_the_baseline_identity_only_when_given
     identity = spec_identity(own, "sgd", profile)
     assert identity["model"] == {"factory": "pkg.models:cnn", "kwargs": {"width": 4}}
     assert identity["data"] == {"source": "pkg.data:load", "kwargs": {}}
+
+
+@pytest.mark.parametrize("claim_keys, profile_keys, problem", [
+    ('expect = "maybe"', "", "claims[adam-beats-sgd].expect: 'maybe' is not an expectation; use one of: holds, fails, undecided"),
+    ('expect = "fails"', "", "claims[adam-beats-sgd].because: missing: an expectation other than 'holds' needs a because"),
+    ('expect = { big = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big: unknown profile; the suite has: small, other"),
+    ('expect = { other = "nope" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.other: 'nope' is not an expectation"),
+    ("expect = {}", "", "claims[adam-beats-sgd].expect: is an empty table"),
+    ("expect = 3", "", "claims[adam-beats-sgd].expect: expected str or dict, got 3"),
+    ("", 'expect = "undecided"', "profiles.other.because: missing: an expectation other than 'holds' needs a because"),
+    ("", 'expect = "sometimes"\nbecause = "x"', "profiles.other.expect: 'sometimes' is not an expectation"),
+])
+def test_a_damaged_expectation_names_file_claim_and_key(tmp_path, claim_keys, profile_keys, problem):
+    text = (TINY_SUITE.replace("confidence = 0.5\n", f"confidence = 0.5\n{claim_keys}\n")
+            .replace("[profiles.other]\n", f"[profiles.other]\n{profile_keys}\n"))
+    message = error(tmp_path, text)
+    assert problem in message and "s.toml: " in message and "\n" not in message
+
+
+def test_expectations_resolve_most_specific_first(tmp_path):
+    text = (TINY_SUITE.replace("confidence = 0.5\n", 'confidence = 0.5\nexpect = { other = "fails" }\nbecause = "short"\n')
+            .replace("[profiles.small]\n", '[profiles.small]\nexpect = "undecided"\nbecause = "small"\n')
+            .replace("[profiles.other]\n", '[profiles.other]\nexpect = "undecided"\nbecause = "tiny"\n'))
+    suite = load_suite(write(tmp_path, text))
+    claim = suite.claims[0]
+    assert suite.expectation(claim, suite.profile("other")).value == "fails"  # the claim's word for this profile
+    assert suite.expectation(claim, suite.profile("small")).because == "small"  # the profile's default
+    plain = load_suite(write(tmp_path, TINY_SUITE))
+    assert plain.expectation(plain.claims[0], plain.profile("small")).value == "holds"  # nothing stated
+
+
+def test_an_expectation_is_not_part_of_the_claims_identity(tmp_path):
+    from pytest_optcheck.baselines.store import claim_spec_hash
+
+    plain = load_suite(write(tmp_path, TINY_SUITE))
+    expected = load_suite(write(tmp_path, TINY_SUITE.replace(
+        "confidence = 0.5\n", 'confidence = 0.5\nexpect = "undecided"\nbecause = "x"\n')))
+    profile = plain.profile("small")
+    assert claim_spec_hash(plain, plain.claims[0], profile) == claim_spec_hash(expected, expected.claims[0], profile)

@@ -132,3 +132,17 @@ def test_a_metric_keras_logs_under_another_name_is_named(tmp_path):
     logged = {"loss": [1.0], "mean_absolute_error": [0.5], "val_loss": [1.1], "val_mean_absolute_error": [0.6]}
     with pytest.raises(OptcheckError, match="training.metrics: Keras logged no 'mae'; it logged: loss, mean_absolute_error"):
         epoch_history(logged, load_suite(path))
+
+
+def test_a_kept_model_trains_bit_identically_to_a_fresh_build(setup):
+    """Reusing a compiled model across runs changes no number, in any order, nudged or not."""
+    from pytest_optcheck.engine.training import TracedModels
+
+    suite, profile, dataset = setup
+    fresh, kept = TracedModels(reference=True), TracedModels()
+    for name in ("sgd", "adam"):
+        for seed, nudge in ((2, None), (0, None), (0, 1), (1, 2), (2, None)):
+            a = train(suite, name, seed, profile, dataset, nudge=nudge, models=fresh)
+            b = train(suite, name, seed, profile, dataset, nudge=nudge, models=kept)
+            assert a.history == b.history and a.test == b.test, (name, seed, nudge)
+    assert len(kept._kept) == 2  # one compiled model per optimizer served all its runs

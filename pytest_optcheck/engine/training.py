@@ -130,21 +130,85 @@ def fit_arguments(training: TrainingSpec) -> dict[str, Any]:
     }
 
 
+class TracedModels:
+    """Compiled models kept from run to run, so that an optimizer pays its build and trace once.
+
+    Building and tracing a model costs 2 to 3 seconds on 2 cores, more than a short
+    run's training. Each run still starts as the plain script does: seeded, a model
+    built from the suite (its weights drawn exactly as a fresh build draws them) and
+    an optimizer constructed and built on those weights. Only then are their values
+    copied into the kept model and optimizer, whose step functions are traced
+    already. Same values, same arithmetic, same shuffle order: the curves are
+    bit-identical to a fresh build's (tests/test_training.py checks it against
+    `reference=True`, the plain path).
+
+    A kept model is used only where the copy is exact: the same variables, in the
+    same order and shapes, in the fresh model and optimizer as in the kept ones.
+    Anything else (a factory whose models differ from seed to seed, an optimizer
+    whose state is shaped by the weights) trains on a fresh build.
+    """
+
+    def __init__(self, *, reference: bool = False):
+        self.reference = reference
+        self._kept: dict[tuple[str, str], Any] = {}
+
+    def model(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> Any:
+        """A compiled model holding the run's initial state: fresh, or a kept one with it copied in."""
+        tensorflow()
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        fresh = build_model(suite.model, suite.path)
+        if nudge is not None:
+            from pytest_optcheck.engine.nudge import nudge_weights
+
+            nudge_weights(fresh, nudge)
+        opt = make_optimizer(suite.optimizer(optimizer), suite)
+        key = (str(suite.path), optimizer)
+        kept = None if self.reference else self._kept.get(key)
+        if kept is not None:
+            opt.build(fresh.trainable_variables)
+            if _copy_state(fresh, opt, kept):
+                return kept
+        fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics),
+                      steps_per_execution=default_steps_per_execution(keras.__version__))
+        if not self.reference:
+            self._kept[key] = fresh
+        return fresh
+
+    def clear(self) -> None:
+        import keras
+
+        self._kept.clear()
+        keras.backend.clear_session()
+
+
+def _copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
+    """Copy a fresh model's and built optimizer's values into `kept`; False (nothing copied) if they differ in shape."""
+    pairs = list(zip(kept.variables, model.variables)) + list(zip(kept.optimizer.variables, optimizer.variables))
+    if (len(kept.variables) != len(model.variables) or len(kept.optimizer.variables) != len(optimizer.variables)
+            or any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs)):
+        return False
+    for target, source in pairs:
+        target.assign(source)
+    return True
+
+
+_MODELS = TracedModels()
+
+
 def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
-          nudge: int | None = None, on_epoch: Callable[[int], None] | None = None) -> RunResult:
+          nudge: int | None = None, on_epoch: Callable[[int], None] | None = None,
+          models: TracedModels | None = None) -> RunResult:
     """Train one run and record per-epoch metrics and seconds, then test metrics.
 
     `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
     to measure the run's sensitivity to rounding. `on_epoch(epoch)`: called after each epoch.
+    `models`: where compiled models are kept between runs (default: one per process).
     """
-    import keras
-
+    models = _MODELS if models is None else models
     x, y = training_arrays(dataset, profile)
-    model = compiled_model(suite, optimizer, seed)
-    if nudge is not None:
-        from pytest_optcheck.engine.nudge import nudge_weights
-
-        nudge_weights(model, nudge)
+    model = models.model(suite, optimizer, seed, nudge)
     clock = epoch_clock(on_epoch)
     model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
     history = epoch_history(model.history.history, suite)
@@ -153,7 +217,10 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
         scores = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
                                 verbose=0, return_dict=True)
         test = {m: float(scores[m]) for m in ("loss", *suite.training.metrics) if m in scores}
-    keras.backend.clear_session()
+    if models.reference:
+        import keras
+
+        keras.backend.clear_session()
     return RunResult(
         optimizer=optimizer,
         seed=seed,

@@ -26,7 +26,7 @@ def finish(state: OptcheckSession, suites: list[Suite]) -> bool:
     except OptcheckError as exc:
         state.changes.append(f"ERROR: {exc}")
         ok = False
-    lines = status_lines(state)
+    lines = status_lines(state) + claim_lines(state)
     for inp in inputs:
         lines += ["", *render_terminal(inp).splitlines()]
     if state.changes:
@@ -59,6 +59,27 @@ def status_lines(state: OptcheckSession) -> list[str]:
     elif identical:
         lines.append("  bit-identical to the baseline: " + ", ".join(identical))
     return lines
+
+
+def claim_lines(state: OptcheckSession) -> list[str]:
+    """Each claim's outcome counted, and the claims whose verdict moved since the baseline."""
+    if not state.claim_records:
+        return []
+    counts = Counter((r["outcome"], r["expect"], r["verdict"]) for r in state.claim_records.values())
+    parts = [f"{n} {outcome} (expected {expect}, {verdict})"
+             for (outcome, expect, verdict), n in sorted(counts.items())]
+    lines = ["claims: " + ", ".join(parts)]
+    by_kind: dict[str, list[str]] = {}
+    for how, claim in state.claim_changes.values():
+        by_kind.setdefault(how, []).append(claim)
+    for how, claims in sorted(by_kind.items()):
+        hint = "" if state.options.update else "; --optcheck-update rewrites the records"
+        lines.append(f"{_plural(len(claims), 'claim')} {how}: {', '.join(sorted(claims))}{hint}")
+    return lines
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInput]:

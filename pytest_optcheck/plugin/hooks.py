@@ -6,6 +6,7 @@ stay fast. TensorFlow starts only when a run must be trained.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,22 @@ from pathlib import Path
 import pytest
 
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.plugin.session import OptcheckSession, Options, session_key
+from pytest_optcheck.plugin.fixtures import (  # noqa: F401
+    optcheck_data,
+    optcheck_dataset,
+    optcheck_run,
+    optcheck_suite,
+    optcheck_suites,
+)
+from pytest_optcheck.plugin.session import (
+    MARKERS,
+    OptcheckSession,
+    Options,
+    UpdateMode,
+    session_key,
+    suite_files,
+    suite_locations,
+)
 from pytest_optcheck.spec.suite import importable_from
 
 
@@ -33,9 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder with the four Fashion-MNIST files (or OPTCHECK_DATA_DIR; ini: optcheck_data_dir)")
     group.addoption("--optcheck-download", action="store_true",
                     help="let Keras download Fashion-MNIST when no local copy is found")
-    group.addoption("--optcheck-max-seeds", metavar="N", type=_seed_count,
-                    help="let undecided claims add seeds, in the profile's groups, up to N seeds in all "
-                         "(default: the profile's seeds max, or its seed list)")
+    # Gone: a budget given on the command line made refreshes and plain runs disagree.
+    group.addoption("--optcheck-max-seeds", metavar="N", help=argparse.SUPPRESS)
     group.addoption("--optcheck-no-cache", action="store_true",
                     help="train every run even if it is cached, and cache nothing")
     group.addoption("--optcheck-report", metavar="PATH.md",
@@ -51,13 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
 
 
-def suite_locations(config: pytest.Config) -> list[Path]:
-    configured = config.getini("optcheck_suites")
-    return [Path(p).resolve() for p in configured] or [config.rootpath / "suites"]
-
-
 def _options(config: pytest.Config) -> Options:
-    update = "all" if config.getoption("optcheck_update_all") else "failed" if config.getoption("optcheck_update") else None
+    update = (UpdateMode.ALL if config.getoption("optcheck_update_all")
+              else UpdateMode.FAILING if config.getoption("optcheck_update") else None)
     cache = None if config.getoption("optcheck_no_cache") or getattr(config, "cache", None) is None else config.cache.mkdir("optcheck")
     return Options(
         enabled=config.getoption("optcheck"),
@@ -69,16 +80,7 @@ def _options(config: pytest.Config) -> Options:
         cache_root=None if cache is None else cache / "runs",
         report=_path_option(config, "optcheck_report"),
         plots=_path_option(config, "optcheck_plots"),
-        max_seeds=config.getoption("optcheck_max_seeds"),
     )
-
-
-def _seed_count(value: str) -> int:
-    import argparse
-
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"--optcheck-max-seeds: {value!r} is not a positive whole number of seeds")
-    return int(value)
 
 
 def _path_option(config: pytest.Config, name: str) -> Path | None:
@@ -87,7 +89,13 @@ def _path_option(config: pytest.Config, name: str) -> Path | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "optcheck: an item generated from an optcheck suite file")
+    for marker, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {meaning}")
+    if config.getoption("optcheck_max_seeds") is not None:
+        raise pytest.UsageError(
+            "--optcheck-max-seeds is no longer read: a claim's seed budget is its profile's, so that a refresh "
+            "and a plain run decide on the same seeds. Raise it in the suite: seeds = { first = ..., max = N } "
+            "in [profiles.NAME]")
     options = _options(config)
     if options.update and not options.enabled:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
@@ -97,13 +105,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if options.enabled and options.profile:
         _check_profile(config, options.profile)
     _collect_suites_by_default(config)
-
-
-def _suite_files(config: pytest.Config) -> list[Path]:
-    files = []
-    for location in suite_locations(config):
-        files += sorted(location.rglob("*.toml")) if location.is_dir() else [location] if location.is_file() else []
-    return files
 
 
 def _check_profile(config: pytest.Config, profile: str) -> None:
@@ -203,60 +204,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 def _loadable_suites(config: pytest.Config) -> list:
     """The suites that load; a broken one is reported as a collection error of its file."""
-    from pytest_optcheck.spec.suite import load_suite
-
+    state = config.stash[session_key]
     suites = []
-    for path in _suite_files(config):
+    for path in suite_files(config):
         try:
-            suites.append(load_suite(path))
+            suites.append(state.suite(path))
         except OptcheckError:
             pass
     return suites
-
-
-# Fixtures: for tests of your own around runs. ------------------------------
-
-
-@pytest.fixture(scope="session")
-def optcheck_suites(pytestconfig: pytest.Config) -> dict:
-    """Every suite found in the configured suite locations, by suite name."""
-    from pytest_optcheck.spec.suite import load_suite
-
-    try:
-        return {s.name: s for s in (load_suite(p) for p in _suite_files(pytestconfig))}
-    except OptcheckError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def optcheck_suite(optcheck_suites: dict):
-    """The suite, when exactly one is configured (otherwise use `optcheck_suites`)."""
-    if len(optcheck_suites) != 1:
-        pytest.fail(f"optcheck_suite needs exactly one suite file, found {len(optcheck_suites)}: "
-                    "use the optcheck_suites fixture, or set optcheck_suites in the ini file", pytrace=False)
-    return next(iter(optcheck_suites.values()))
-
-
-@pytest.fixture(scope="session")
-def optcheck_dataset(pytestconfig: pytest.Config):
-    """Fashion-MNIST, verified: `x_train`, `y_train`, `x_test`, `y_test`, `checksum`."""
-    try:
-        return pytestconfig.stash[session_key].runner.dataset
-    except OptcheckError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def optcheck_run(pytestconfig: pytest.Config, optcheck_suite) -> Callable:
-    """`optcheck_run(optimizer, seed=None, profile=None, suite=None)` -> RunResult, through the run cache."""
-    state = pytestconfig.stash[session_key]
-
-    def run(optimizer: str, seed: int | None = None, profile: str | None = None, suite=None):
-        suite = suite or optcheck_suite
-        try:
-            chosen = suite.profile(profile or state.options.profile)
-            return state.runner.run(suite, optimizer, chosen.seeds[0] if seed is None else seed, chosen)
-        except OptcheckError as exc:
-            pytest.fail(str(exc), pytrace=False)
-
-    return run

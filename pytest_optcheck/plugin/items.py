@@ -6,6 +6,8 @@ Items read their state from the `OptcheckSession` in `config.stash`. Without
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +20,37 @@ from pytest_optcheck.engine.fashion_mnist import DataError
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.claims import Verdict, describe
+from pytest_optcheck.judge.outcome import INCONCLUSIVE, Outcome, claim_outcome
 from pytest_optcheck.plugin.session import (
     SKIP_REASON,
+    BaselineWrite,
     OptcheckSession,
-    Update,
+    UpdateMode,
     optcheck_session,
 )
 from pytest_optcheck.spec.claims import ClaimSpec
-from pytest_optcheck.spec.suite import Suite, load_suite
+from pytest_optcheck.spec.expectations import Expectation, Expected
+from pytest_optcheck.spec.suite import Profile, Suite, load_suite
 
 
 class SuiteFile(pytest.File):
     """A suite TOML file: one curve item per optimizer, one claim item per claim."""
 
     def collect(self):
+        state = optcheck_session(self.config)
         try:
-            suite = load_suite(self.path)
+            suite = state.suite(self.path) if state is not None else load_suite(self.path)
         except OptcheckError as exc:
             raise SuiteLoadError(str(exc)) from None
         self.suite = suite
         for name in suite.optimizers:
-            yield CurveItem.from_parent(self, name=f"curve[{name}]", optimizer=name)
-        session = optcheck_session(self.config)
+            yield _marked(CurveItem.from_parent(self, name=f"curve[{name}]", optimizer=name), "optcheck_curve")
         for claim in suite.claims:
-            item = ClaimItem.from_parent(self, name=f"claim[{claim.id}]", claim=claim)
-            if session is not None and session.options.update is None:
-                item.mark_recorded_failure(session)
-            yield item
+            yield _marked(ClaimItem.from_parent(self, name=f"claim[{claim.id}]", claim=claim), "optcheck_claim")
         from pytest_optcheck.plugin.benchmarks import epoch_time_items
 
-        yield from epoch_time_items(self, suite)
+        for item in epoch_time_items(self, suite):
+            yield _marked(item, "optcheck_benchmark")
 
     def repr_failure(self, excinfo, style=None):
         if excinfo.errisinstance(SuiteLoadError):
@@ -55,12 +58,14 @@ class SuiteFile(pytest.File):
         return super().repr_failure(excinfo, style)
 
 
+def _marked(item: pytest.Item, kind: str) -> pytest.Item:
+    item.add_marker("optcheck")
+    item.add_marker(kind)
+    return item
+
+
 class SuiteLoadError(Exception):
     """A suite file that does not load: reported as one collection error, without a traceback."""
-
-
-class ClaimDoesNotHold(AssertionError):
-    """Raised when a claim's verdict is not `holds`; an expected failure when the baseline says so."""
 
 
 class OptcheckItem(pytest.Item):
@@ -136,7 +141,7 @@ class CurveItem(OptcheckItem):
         update = state.options.update
         # A baseline without a noise envelope is refreshed by --optcheck-update too, to record one.
         stale = recorded is not None and recorded.noise is None and not self.spec.explicit_tolerances
-        if update == "all" or (update and (failure or stale)):
+        if update is UpdateMode.ALL or (update and (failure or stale)):
             self._update(path, recorded, measured)
             if diverged:
                 raise AssertionError(f"{self.name}: baseline updated, but the run diverged at epoch "
@@ -165,14 +170,14 @@ class CurveItem(OptcheckItem):
             same_data = kept if "data" in recorded.data else {k: v for k, v in kept.items() if k != "data"}
             if recorded.curves_equal(same_data):
                 # The same curves need no new envelope: nothing retrains, and the file stays as it is.
-                state.updates.append(Update(str(path), "optimizer", kept))
+                state.updates.append(BaselineWrite(str(path), "optimizer", kept))
                 self.status("identical")
                 return
         envelope = None if self.spec.explicit_tolerances else state.envelope(self.suite, self.optimizer)
         content = baselines.optimizer_baseline(self.suite, state.profile(self.suite), self.optimizer,
                                                state.runs(self.suite, self.optimizer), envelope,
                                                data=state.runner.data_identity(self.suite))
-        state.updates.append(Update(str(path), "optimizer", content))
+        state.updates.append(BaselineWrite(str(path), "optimizer", content))
         self.status("updated")
 
     def _damaged(self, exc: OptcheckError) -> str:
@@ -213,7 +218,12 @@ class CurveItem(OptcheckItem):
 
 
 class ClaimItem(OptcheckItem):
-    """A claim of the suite, asserted as the article states it."""
+    """A claim of the suite, asserted as the suite expects it on this profile (see judge/outcome.py).
+
+    The outcome comes from this run's verdict against the suite's `expect`; the stored
+    verdict is a record, named in the message where it differs, and no update flag
+    changes whether the item passes.
+    """
 
     def __init__(self, *, claim: ClaimSpec, **kwargs: Any):
         super().__init__(**kwargs)
@@ -223,87 +233,114 @@ class ClaimItem(OptcheckItem):
     def optimizers(self) -> tuple[str, ...]:
         return self.claim.optimizers
 
-    def _recorded(self, state: OptcheckSession) -> dict | None:
+    def _recorded(self, state: OptcheckSession) -> records.ClaimRecord | None:
         path = baselines.claims_path(state.baseline_root(), self.suite, state.profile(self.suite))
         stored = records.load_claims_baseline(path)
-        record = None if stored is None else stored.claims.get(self.claim.id)
-        return None if record is None else record.data
-
-    def mark_recorded_failure(self, state: OptcheckSession) -> None:
-        """Where the baseline says the claim does not hold, expect it to fail (strictly)."""
-        try:
-            recorded = self._recorded(state)
-        except OptcheckError:
-            return  # runtest reports the damaged file
-        if recorded and recorded.get("verdict") != "holds":
-            self.add_marker(pytest.mark.xfail(
-                strict=True,
-                raises=ClaimDoesNotHold,
-                reason=f"baseline verdict: {recorded.get('verdict')} "
-                       f"({recorded.get('seeds_holding')}/{recorded.get('seeds')} seeds hold{_interval(recorded)}, "
-                       f"mean margin {_number(recorded.get('mean_margin'))})",
-            ))
+        return None if stored is None else stored.claims.get(self.claim.id)
 
     def check(self) -> None:
         state = self.session_state
         profile = state.profile(self.suite)
         path = baselines.claims_path(state.baseline_root(), self.suite, profile)
-        refresh = state.refresh_command(self.nodeid)
+        expected = self.suite.expectation(self.claim, profile)
         verdict = state.verdict(self.suite, self.claim)
         record = baselines.claim_record(self.suite, self.claim, profile, verdict)
-        state.claim_records[f"{self.suite.name}/{profile.name}/{self.claim.id}"] = record
+        outcome = claim_outcome(expected.expectation, verdict.verdict)
+        key = f"{self.suite.name}/{profile.name}/{self.claim.id}"
+        state.claim_records[key] = {**record, "expect": expected.value, "because": expected.because,
+                                    "outcome": outcome.value}
         for name in self.claim.optimizers:  # the report shows the optimizers a claim compares
             state.record_measured(self.suite, profile, name)
-        summary = self._describe(verdict)
+        summary = describe(verdict, self.claim.metric)
         try:
             recorded = self._recorded(state)
         except OptcheckError as exc:
-            recorded, problem = None, f"{self.name}: {exc}\nOr rewrite it from fresh runs: {refresh}"
+            recorded, damaged = None, f"{self.name}: {exc}\nRewrite it from fresh runs: {state.refresh_command(self.nodeid)}"
         else:
-            problem = self._problem(path, recorded, record, refresh, summary)
+            damaged = None
+        change = self._change(path, recorded, record)
+        if change is not None:
+            state.claim_changes[key] = (change.kind.value, self.claim.id + (f" ({change.verdicts})" if change.verdicts else ""))
 
-        if state.options.update == "all" or (problem and state.options.update):
+        update = state.options.update
+        if update is UpdateMode.ALL or (update and (damaged or change is not None)):
             header = baselines.claims_header(self.suite, profile, environment())
-            state.updates.append(Update(str(path), "claim", record, header, self.claim.id))
-            if verdict.verdict != "holds":
-                pytest.xfail(f"baseline updated; {summary}")
+            state.updates.append(BaselineWrite(str(path), "claim", record, header, self.claim.id))
+        elif damaged:
+            raise AssertionError(damaged)
+
+        note = "" if change is None else f"\n  baseline: {change.text}"
+        self._assert(outcome, expected, verdict, summary, profile, note)
+
+    def _assert(self, outcome: Outcome, expected: Expected, verdict: Verdict, summary: str, profile: Profile,
+                note: str) -> None:
+        claim = self.claim
+        said = f"\n  quote: \"{claim.quote}\"" + (f"\n  reading: {claim.reading}" if claim.reading else "")
+        if outcome is Outcome.PASSED:
             return
-        if problem:
-            raise AssertionError(problem)
-        if verdict.verdict != "holds":
-            raise ClaimDoesNotHold(f"{self.name}: {summary}\n  quote: \"{self.claim.quote}\"")
+        if outcome in (Outcome.XFAILED, Outcome.XPASSED):
+            reason = f"expected undecided on profile {profile.name} ({expected.because}): {summary}"
+            if outcome is Outcome.XPASSED:
+                reason = (f"expected undecided on profile {profile.name} ({expected.because}), but decided: "
+                          f"{summary}; if it stays decided, drop the expectation ({expected.stated_in})")
+            self.add_marker(pytest.mark.xfail(strict=False, reason=reason))
+            if outcome is Outcome.XFAILED:
+                raise ClaimUndecided(reason)
+            return
+        if verdict.verdict == INCONCLUSIVE:
+            raise AssertionError(
+                f"{self.name}: undecided after {len(verdict.margins)} seeds, the budget of profile "
+                f"{profile.name!r} (expected: {expected.value})\n  now: {summary}{said}{note}\n"
+                f"{self._ways_out(profile, verdict)}")
+        if expected.expectation is Expectation.FAILS:
+            raise AssertionError(
+                f"{self.name}: the claim holds on this run's seeds, but the suite expects it to fail "
+                f"({expected.stated_in}: {expected.because})\n  now: {summary}{said}{note}\n"
+                f"If it now holds for good, remove that expectation.")
+        raise AssertionError(f"{self.name}: the claim does not hold (expected: holds)\n  now: {summary}{said}{note}")
 
-    def _problem(self, path: Path, recorded: dict | None, record: dict, refresh: str, summary: str) -> str | None:
+    def _ways_out(self, profile: Profile, verdict: Verdict) -> str:
+        needed = verdict.evidence.seeds_needed
+        wanted = (f"at this share it would take {needed} seeds" if needed is not None
+                  else "at this share no number of seeds up to 1000 would decide it")
+        return (f"Ways out: {wanted}; raise seeds.max of [profiles.{profile.name}] in {self.suite.path}, "
+                f"run a bigger profile (--optcheck-profile NAME), or say the claim is undecided here: "
+                f"expect = {{ {profile.name} = \"undecided\" }} with because = \"...\" in its [[claims]] entry.")
+
+    def _change(self, path: Path, recorded: records.ClaimRecord | None, record: dict) -> BaselineChange | None:
+        """How this run's verdict differs from the stored one, or None if it is the same."""
         if recorded is None:
-            return f"{self.name}: no recorded verdict in {path}\n  now: {summary}\nCreate it with: {refresh}"
-        if recorded.get("spec_hash") != record["spec_hash"]:
-            return (f"{self.name}: the claim or its optimizers' spec changed since {path} was written\n"
-                    f"  now: {summary}\nRefresh it with: {refresh}")
-        before, now = recorded.get("verdict"), record["verdict"]
-        if before == now:
-            return None
-        if now == "inconclusive":
-            return (f"{self.name}: the claim was decided ({before}, {recorded.get('seeds')} seeds) and is now "
-                    f"undecided\n  now: {summary}\n  quote: \"{self.claim.quote}\"\n"
-                    f"If expected, refresh with: {refresh}")
-        if before == "holds":
-            return (f"{self.name}: the claim no longer holds (baseline: holds)\n  now: {summary}\n"
-                    f"  quote: \"{self.claim.quote}\"\n  reading: {self.claim.reading}\n"
-                    f"If expected, refresh with: {refresh}")
-        return (f"{self.name}: verdict changed from {before} to {now}\n  now: {summary}\n"
-                f"  quote: \"{self.claim.quote}\"\nIf expected, refresh with: {refresh}")
-
-    def _describe(self, verdict: Verdict) -> str:
-        return describe(verdict, self.claim.metric)
+            return BaselineChange(ChangeKind.UNRECORDED, f"no recorded verdict in {path}")
+        if recorded.spec_hash != record["spec_hash"]:
+            return BaselineChange(ChangeKind.SPEC_CHANGED,
+                                  f"the claim or its optimizers' spec changed since {path} was written")
+        if recorded.verdict != record["verdict"]:
+            return BaselineChange(ChangeKind.FLIPPED,
+                                  f"verdict changed from {recorded.verdict} ({recorded.seeds_holding}/"
+                                  f"{recorded.seeds} seeds held) to {record['verdict']} since {path} was written",
+                                  f"{recorded.verdict} -> {record['verdict']}")
+        return None
 
 
-def _interval(record: dict) -> str:
-    interval, level = record.get("interval"), record.get("level")
-    return "" if not interval or not level else f", {level:.0%} interval [{interval[0]:.2f}, {interval[1]:.2f}]"
+class ChangeKind(enum.Enum):
+    """How a claim's stored record differs from this run."""
+
+    FLIPPED = "changed verdict since the baseline"
+    UNRECORDED = "without a recorded verdict"
+    SPEC_CHANGED = "recorded under a different spec"
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.4f}"
+@dataclass(frozen=True)
+class BaselineChange:
+    """A claim's stored verdict against this run's: informs, never decides."""
+
+    kind: ChangeKind
+    text: str
+    verdicts: str = ""  # "holds -> fails" where the verdict flipped
+
+
+class ClaimUndecided(AssertionError):
+    """An undecided claim the suite expects to be undecided on this profile: an expected failure."""
 
 
 def _diverged_text(diverged: dict[int, int]) -> str:

@@ -7,6 +7,7 @@ updates) to the controller, which alone writes baseline files.
 
 from __future__ import annotations
 
+import enum
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +29,18 @@ from pytest_optcheck.judge.claims import Verdict, judge_on_demand
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
 from pytest_optcheck.runs.runner import Runner
 from pytest_optcheck.spec.claims import ClaimSpec
-from pytest_optcheck.spec.suite import Profile, Suite
+from pytest_optcheck.spec.suite import Profile, Suite, load_suite
 
 
 class OptcheckEnvironmentWarning(UserWarning):
     """The baseline was produced in a different environment (versions, platform or CPU)."""
+
+
+class UpdateMode(enum.Enum):
+    """What --optcheck-update (FAILING) and --optcheck-update-all (ALL) rewrite."""
+
+    FAILING = "failing"
+    ALL = "all"
 
 
 @dataclass
@@ -40,17 +48,16 @@ class Options:
     enabled: bool
     profile: str | None
     baselines: Path
-    update: str | None  # None, "failed" or "all"
+    update: UpdateMode | None  # None: write no baseline
     data_dir: str | None
     allow_download: bool
     cache_root: Path | None
     report: Path | None = None
     plots: Path | None = None
-    max_seeds: int | None = None  # --optcheck-max-seeds: overrides the profiles' seed budget
 
 
 @dataclass
-class Update:
+class BaselineWrite:
     """A baseline write, done on the controller at the end of the session."""
 
     path: str
@@ -66,16 +73,26 @@ class OptcheckSession:
         self.rootdir = rootdir
         self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download)
         self.curve_status: dict[str, str] = {}  # "suite/profile/optimizer" -> identical, missing, updated...
-        self.updates: list[Update] = []
+        self.updates: list[BaselineWrite] = []
         # What was measured, in baseline form, keyed "suite/profile/name": for the report.
         self.measured: dict[str, dict] = {}
         self.claim_records: dict[str, dict] = {}
+        # Claims whose stored record differs from this run: "suite/profile/claim" -> (how, "id (before -> now)").
+        self.claim_changes: dict[str, tuple[str, str]] = {}
         self.changes: list[str] = []  # filled on the controller after writing
         self.summary: list[str] = []  # the terminal section, filled at the end of the session
         self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
         self._warned: set[str] = set()
+        self._suites: dict[Path, Suite] = {}
 
-    # Profiles and runs ------------------------------------------------------
+    # Suites, profiles and runs ---------------------------------------------
+
+    def suite(self, path: Path) -> Suite:
+        """The suite file, parsed once per session: collection, hooks and fixtures share it."""
+        key = Path(path).resolve()
+        if key not in self._suites:
+            self._suites[key] = load_suite(path)
+        return self._suites[key]
 
     def profile(self, suite: Suite) -> Profile:
         return suite.profile(self.options.profile)
@@ -91,7 +108,7 @@ class OptcheckSession:
             count = 0
             for (_, name), suite in needs.items():
                 profile = self.profile(suite)
-                nudges = range(1, profile.noise_reruns + 1) if self.options.update == "all" else ()
+                nudges = range(1, profile.noise_reruns + 1) if self.options.update is UpdateMode.ALL else ()
                 count += sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
                              for seed in profile.seeds for nudge in (None, *nudges))
             return count
@@ -115,7 +132,7 @@ class OptcheckSession:
         if memo not in self._verdicts:
             self._verdicts[memo] = judge_on_demand(
                 claim, lambda name, seed: self.runner.run(suite, name, seed, profile), profile.seeds,
-                profile.seed_pool(self.options.max_seeds), profile.seed_group, profile.epochs)
+                profile.seed_pool(), profile.seed_group, profile.epochs)
         return self._verdicts[memo]
 
     def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
@@ -162,13 +179,15 @@ class OptcheckSession:
             "updates": [u.__dict__ for u in self.updates],
             "measured": self.measured,
             "claim_records": self.claim_records,
+            "claim_changes": self.claim_changes,
         }
 
     def absorb(self, data: dict[str, Any]) -> None:
         self.curve_status.update(data.get("curve_status", {}))
-        self.updates += [Update(**u) for u in data.get("updates", [])]
+        self.updates += [BaselineWrite(**u) for u in data.get("updates", [])]
         self.measured.update(data.get("measured", {}))
         self.claim_records.update(data.get("claim_records", {}))
+        self.claim_changes.update({k: tuple(v) for k, v in data.get("claim_changes", {}).items()})
 
     def write_updates(self) -> None:
         """Write every pending baseline update; only the controller calls this.
@@ -221,6 +240,14 @@ def _read_quietly(load, path: Path):
 
 SKIP_REASON = "optcheck items train models: pass --optcheck to run them"
 
+# The markers every generated item carries (`pytest -m optcheck_claim` runs the claims alone).
+MARKERS = {
+    "optcheck": "an item generated from an optcheck suite file",
+    "optcheck_curve": "an optcheck item comparing one optimizer's curves with its baseline",
+    "optcheck_claim": "an optcheck item asserting one claim of a suite",
+    "optcheck_benchmark": "an optcheck item timing one training epoch with pytest-benchmark",
+}
+
 # Where the plugin keeps the session's state: `config.stash[session_key]`.
 session_key = pytest.StashKey[OptcheckSession]()
 
@@ -228,3 +255,15 @@ session_key = pytest.StashKey[OptcheckSession]()
 def optcheck_session(config: pytest.Config) -> OptcheckSession | None:
     """The session's state, or None when the plugin did not configure (e.g. -p no:optcheck)."""
     return config.stash.get(session_key, None)
+
+
+def suite_locations(config: pytest.Config) -> list[Path]:
+    configured = config.getini("optcheck_suites")
+    return [Path(p).resolve() for p in configured] or [config.rootpath / "suites"]
+
+
+def suite_files(config: pytest.Config) -> list[Path]:
+    files = []
+    for location in suite_locations(config):
+        files += sorted(location.rglob("*.toml")) if location.is_dir() else [location] if location.is_file() else []
+    return files

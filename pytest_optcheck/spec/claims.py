@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_optcheck.metrics import higher_is_better
+from pytest_optcheck.spec.expectations import Expected, parse_claim_expectations
 
 # The confidence level of a verdict unless a claim sets its own (judge/evidence.py uses it too).
 LEVEL = 0.95
@@ -37,20 +38,24 @@ class ClaimSpec:
     by: float = 0.0  # ordering, groups, faster: the smallest margin that matters
     probability_above: float = 0.5  # holds when P(it holds on a seed) is above this
     confidence: float = LEVEL
+    # What the suite expects of it, by profile ("" for every profile): see spec/expectations.py.
+    # Not part of the claim's identity: changing an expectation changes what passes, not what is measured.
+    expectations: tuple[tuple[str, Expected], ...] = field(default=(), compare=False)
 
     @property
     def optimizers(self) -> tuple[str, ...]:
         return self.better + self.worse
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        """The claim as measured (its identity in baselines): everything but the expectations."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items() if k != "expectations"}
 
 
 def lower_is_better(metric: str) -> bool:
     return not higher_is_better(metric)
 
 
-def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str]) -> ClaimSpec:
+def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str], profiles: Sequence[str] = ()) -> ClaimSpec:
     """Validate one `[[claims]]` table (a suite `_Table`) into a ClaimSpec."""
     claim_id = t.get("id", str, check=lambda v: None if v and " " not in v else "must be a non-empty word")
     t.where = f"claims[{claim_id}]"
@@ -99,6 +104,7 @@ def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str]) -> ClaimSp
                                 check=lambda v: None if 0 <= v < 1 else "must be at least 0 and below 1"),
         confidence=t.get("confidence", float, LEVEL,
                          check=lambda v: None if 0.5 <= v < 1 else "must be at least 0.5 and below 1"),
+        expectations=parse_claim_expectations(t, profiles),
     )
     if kind == "faster" and (spec.first_epochs is None) == (spec.target is None):
         raise t.fail("first_epochs", "a 'faster' claim needs exactly one of first_epochs or target")

@@ -18,6 +18,11 @@ from typing import Any
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.metrics import higher_is_better
 from pytest_optcheck.spec.claims import ClaimSpec, parse_claim
+from pytest_optcheck.spec.expectations import (
+    Expected,
+    parse_profile_expectation,
+    resolve,
+)
 
 # The data sources the harness ships (engine/sources.py loads them); others are 'package.module:function'.
 BUILT_IN = ("fashion_mnist", "mnist", "noisy_quadratic")
@@ -123,10 +128,11 @@ class Profile:
     # Seeds on demand: an undecided claim adds `seed_group` seeds at a time, up to `max_seeds`.
     max_seeds: int = 0  # 0: the seeds above and no more
     seed_group: int = 3
+    expect: Expected | None = None  # what every claim is expected to do here, unless a claim says
 
-    def seed_pool(self, max_seeds: int | None = None) -> tuple[int, ...]:
+    def seed_pool(self) -> tuple[int, ...]:
         """The seeds in the order claims take them: the profile's own, then the next integers after the last."""
-        total = max(len(self.seeds), max_seeds if max_seeds is not None else self.max_seeds)
+        total = max(len(self.seeds), self.max_seeds)
         extra = [s for s in range(max(self.seeds) + 1, max(self.seeds) + 1 + total) if s not in self.seeds]
         return self.seeds + tuple(extra[: total - len(self.seeds)])
 
@@ -152,6 +158,10 @@ class Suite:
             raise OptcheckError(
                 f"{self.path}: no optimizer {name!r}; the suite has: {', '.join(self.optimizers)}"
             ) from None
+
+    def expectation(self, claim: ClaimSpec, profile: Profile) -> Expected:
+        """What the suite expects `claim` to do on `profile` (see spec/expectations.py)."""
+        return resolve(claim.expectations, profile.name, profile.expect)
 
     def profile(self, name: str | None) -> Profile:
         name = name or self.default_profile
@@ -249,7 +259,7 @@ def load_suite(path: str | Path) -> Suite:
     profiles = _profiles(root.table("profiles"))
     if default_profile not in profiles:
         raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
-    claims = _claims(root, optimizers, training.epoch_metrics)
+    claims = _claims(root, optimizers, training.epoch_metrics, tuple(profiles))
     root.reject_unknown()
     return Suite(name, path, description, default_profile, model, training, data, optimizers, profiles, claims,
                  target_loss)
@@ -385,6 +395,7 @@ def _profiles(t: _Table) -> dict[str, Profile]:
             epochs=p.get("epochs", int, check=_positive),
             noise_reruns=p.get("noise_reruns", int, 4,
                                check=lambda v: None if v >= 2 else "must be 2 or more (nudged reruns per seed)"),
+            expect=parse_profile_expectation(p),
             **_seeds(p),
         )
         p.reject_unknown()
@@ -404,13 +415,13 @@ def _seeds(p: _Table) -> dict[str, Any]:
     return {"seeds": tuple(range(start, start + first)), "max_seeds": most, "seed_group": group}
 
 
-def _claims(root: _Table, optimizers: dict, metrics: tuple[str, ...]) -> tuple[ClaimSpec, ...]:
+def _claims(root: _Table, optimizers: dict, metrics: tuple[str, ...], profiles: tuple[str, ...]) -> tuple[ClaimSpec, ...]:
     raw = root.get("claims", list, [])
     claims: list[ClaimSpec] = []
     seen: set[str] = set()
     for index, data in enumerate(raw):
         t = _Table(data, f"claims[{index}]", root.path)
-        claim = parse_claim(t, set(optimizers), metrics)
+        claim = parse_claim(t, set(optimizers), metrics, profiles)
         if claim.id in seen:
             raise t.fail("id", f"duplicate claim id {claim.id!r}; ids must be unique")
         seen.add(claim.id)
