@@ -76,6 +76,29 @@ def environment() -> dict[str, str]:
     }
 
 
+ARCHITECTURES = ("x86_64", "amd64", "aarch64", "arm64", "armv7l", "ppc64le", "s390x", "i686")
+
+
+def platform_identity(text: str | None) -> str | None:
+    """The part of `platform.platform()` that can change numbers: OS, architecture and C library.
+
+    The kernel's release and build string ("6.18.44-fc-v669") are left out: a kernel
+    update changes no floating-point result, and warning about it teaches users to
+    ignore the warning.
+    """
+    if not text:
+        return text
+    system = text.split("-", 1)[0]
+    lowered = text.lower()
+    arch = next((a for a in ARCHITECTURES if a in lowered), "")
+    libc = text.split("-with-", 1)[1] if "-with-" in text else ""
+    return " ".join(part for part in (system, arch, libc) if part)
+
+
 def differences(old: dict[str, str], new: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
-    """Keys whose values differ, as (old, new)."""
-    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    """Keys whose values differ in a way that can change numbers, as (old, new)."""
+    def identity(env: dict[str, str]) -> dict[str, str | None]:
+        return {**env, "platform": platform_identity(env.get("platform"))}
+
+    a, b = identity(old), identity(new)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}

@@ -58,3 +58,13 @@ def test_nothing_installed(site):
     site.install("tensorflow-datasets", "4.9.0", ships="tensorflow_datasets")  # not TensorFlow itself
     assert environment.module_version("tensorflow") == "not installed"
     assert environment.environment()["tensorflow"] == "not installed"
+
+
+def test_a_kernel_build_is_no_difference_but_versions_architecture_and_libc_are():
+    from pytest_optcheck.environment import differences
+
+    base = {"tensorflow": "2.21.0", "platform": "Linux-6.18.44-fc-v669-x86_64-with-glibc2.36"}
+    assert differences(base, {**base, "platform": "Linux-6.1.0-13-amd64-x86_64-with-glibc2.36"}) == {}
+    assert set(differences(base, {**base, "platform": "Linux-6.18.44-aarch64-with-glibc2.36"})) == {"platform"}
+    assert set(differences(base, {**base, "platform": "Linux-6.18.44-x86_64-with-glibc2.41"})) == {"platform"}
+    assert differences(base, {**base, "tensorflow": "2.18.1"}) == {"tensorflow": ("2.21.0", "2.18.1")}

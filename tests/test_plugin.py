@@ -357,8 +357,23 @@ def test_baseline_from_another_environment_warns_without_failing(project):
     baseline(project, "sgd").write_text(json.dumps(data, indent=2, sort_keys=True))
     result = project.run_optcheck()
     result.assert_outcomes(passed=3)
-    has_lines(result, "OptcheckEnvironmentWarning", "baselines/tiny/small/sgd.json was produced in another environment",
-              "tensorflow: 2.16.1 -> ")
+    has_lines(result, "OptcheckEnvironmentWarning", "1 baseline was produced in another environment (tensorflow: 2.16.1 -> ",
+              "baselines/tiny/small/sgd.json; curves: 1 identical")
+    assert result.stdout.str().count("OptcheckEnvironmentWarning") == 1
+
+
+def test_environment_differences_are_said_once_and_a_kernel_build_is_no_difference(project):
+    project.run_optcheck("--optcheck-update")
+    for name in ("sgd", "adam"):
+        data = json.loads(baseline(project, name).read_text())
+        data["environment"]["numpy"] = "1.26.4"
+        data["environment"]["platform"] = data["environment"]["platform"].replace("Linux-", "Linux-5.10.0-99-generic-", 1)
+        baseline(project, name).write_text(json.dumps(data, indent=2, sort_keys=True))
+    result = project.run_optcheck()
+    result.assert_outcomes(passed=3)
+    text = result.stdout.str()
+    assert text.count("OptcheckEnvironmentWarning") == 1 and "platform" not in text.split("warnings summary")[1]
+    has_lines(result, "2 baselines were produced in another environment (numpy: 1.26.4 -> ", "curves: 2 identical")
 
 
 def test_report_and_plots_are_written_and_follow_the_selection(project, tmp_path):
@@ -506,3 +521,11 @@ def test_a_baseline_recorded_on_other_data_is_named_as_such(project, tmp_path):
     has_lines(result, "curve[sgd]: baselines/tiny/small/sgd.json: the baseline was recorded on other data: "
                       "fashion_mnist (checksum", "these runs trained on fashion_mnist (checksum",
               "curves on different data cannot be compared")
+
+
+def test_no_empty_benchmark_folder_is_left_behind(project):
+    project.run_optcheck(optcheck=False, benchmarks=True)
+    assert not (project.path / ".benchmarks").exists()
+    (project.path / ".benchmarks").mkdir()  # a folder the user has is theirs: left alone
+    project.run_optcheck(optcheck=False, benchmarks=True)
+    assert (project.path / ".benchmarks").is_dir()

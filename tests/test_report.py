@@ -42,6 +42,7 @@ def check_golden(name: str, text: str, folder: Path = GOLDEN) -> None:
 
 def test_a_golden_check_fails_on_a_difference_even_while_rewriting(tmp_path, monkeypatch):
     (tmp_path / "g.txt").write_text("old", encoding="utf-8")
+    monkeypatch.delenv("OPTCHECK_UPDATE_GOLDEN", raising=False)
     with pytest.raises(AssertionError):
         check_golden("g.txt", "new", tmp_path)
     monkeypatch.setenv("OPTCHECK_UPDATE_GOLDEN", "1")
@@ -246,3 +247,13 @@ def test_input_data_is_not_changed(pair_suite):
     render_markdown(inp)
     render_terminal(inp)
     assert inp.optimizers == before
+
+
+def test_the_seed_line_names_the_seeds_claims_added_and_no_column_is_empty():
+    article = render_markdown(load_baseline_dir(ROOT / "baselines/article/article", ROOT / "suites/article.toml"))
+    assert "**Seeds:** 50, 51, 52 (curves); claims judged on up to 12 seeds, adding 53-61" in article
+    assert "published train acc" in article and "published speed" in article
+    quadratic = render_markdown(load_baseline_dir(ROOT / "baselines/article-quadratic/article",
+                                                  ROOT / "suites/article-quadratic.toml"))
+    assert "published" not in quadratic.lower().replace("`published`", "")
+    assert "| expected " in quadratic and "| holds " in quadratic

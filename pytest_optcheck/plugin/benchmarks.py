@@ -9,10 +9,12 @@ fixture, so its options apply as usual (`--benchmark-autosave`,
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_optcheck.plugin.session import optcheck_session
 from pytest_optcheck.spec.suite import Suite
 
 DISABLED_REASON = (
@@ -30,16 +32,16 @@ def epoch_time_items(parent: pytest.Collector, suite: Suite):
     # would error at setup, so it asks for none and skips saying why.
     timed = parent.config.pluginmanager.hasplugin("benchmark")
     for name in suite.optimizers:
-        test = _epoch_time_test(name) if timed else _untimed_epoch_time
+        test = _epoch_time_test(name, suite.path) if timed else _untimed_epoch_time
         yield pytest.Function.from_parent(parent, name=f"epoch_time[{name}]", callobj=test)
 
 
-def _epoch_time_test(optimizer: str):
-    # `benchmark` and `request` are fixtures; `optimizer` is bound here, not requested.
-    # Asking for `benchmark` by name is also how pytest-benchmark's --benchmark-skip
-    # and --benchmark-only recognize the item.
+def _epoch_time_test(optimizer: str, suite_path: Path):
+    # `benchmark` and `request` are fixtures; the optimizer and the suite are bound here,
+    # not requested. Asking for `benchmark` by name is also how pytest-benchmark's
+    # --benchmark-skip and --benchmark-only recognize the item.
     def epoch_time(benchmark, request):
-        measure_epoch_time(benchmark, request, optimizer)
+        measure_epoch_time(benchmark, request, optimizer, suite_path)
 
     return epoch_time
 
@@ -56,24 +58,27 @@ def _skip_without_optcheck(config: pytest.Config) -> None:
         pytest.skip(SKIP_REASON)
 
 
-def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
+def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, suite_path: Path) -> None:
+    from pytest_optcheck.engine.runtime import native_log
     from pytest_optcheck.errors import OptcheckError
 
+    state = optcheck_session(request.config)
     try:
-        _measure(benchmark, request, optimizer)
-    except OptcheckError as exc:  # a suite or data problem: its message, not a traceback
+        # TensorFlow's C++ lines go where the runner sends them, not to the terminal.
+        with native_log(None if state is None else state.runner.native_log):
+            _measure(benchmark, request, optimizer, suite_path)
+    except OptcheckError as exc:  # a suite or data problem: its message, once, not a traceback
+        benchmark.skipped = True  # nothing was timed: no "fixture was not used" warning on top
         pytest.fail(str(exc), pytrace=False)
 
 
-def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str) -> None:
-    from pytest_optcheck.plugin.session import optcheck_session
-
+def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, suite_path: Path) -> None:
     config = request.config
     _skip_without_optcheck(config)
-    if config._benchmarksession.disabled:
+    if getattr(benchmark, "disabled", False):  # under xdist, or --benchmark-disable
         pytest.skip(DISABLED_REASON)
     state = optcheck_session(config)
-    suite = request.node.parent.suite
+    suite = state.suite(suite_path)
     profile = state.profile(suite)
     seed = profile.seeds[0]
 

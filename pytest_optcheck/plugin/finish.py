@@ -20,6 +20,7 @@ from pytest_optcheck.spec.suite import Suite
 def finish(state: OptcheckSession, suites: list[Suite]) -> bool:
     """Write pending baselines, the report and plots; fill `state.summary`. False if a write failed."""
     ok = True
+    state.warn_environment()
     inputs = report_inputs(state, suites)  # read the stored baselines before they are rewritten
     try:
         state.write_updates()
@@ -72,9 +73,11 @@ def claim_lines(state: OptcheckSession) -> list[str]:
     by_kind: dict[str, list[str]] = {}
     for how, claim in state.claim_changes.values():
         by_kind.setdefault(how, []).append(claim)
+    if state.options.update:
+        return lines  # the records are being rewritten: "baselines written" below says how
     for how, claims in sorted(by_kind.items()):
-        hint = "" if state.options.update else "; --optcheck-update rewrites the records"
-        lines.append(f"{_plural(len(claims), 'claim')} {how}: {', '.join(sorted(claims))}{hint}")
+        lines.append(f"{_plural(len(claims), 'claim')} {how}: {', '.join(sorted(claims))}; "
+                     "--optcheck-update rewrites the records")
     return lines
 
 

@@ -89,6 +89,7 @@ def _path_option(config: pytest.Config, name: str) -> Path | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _remember_benchmark_folder(config)
     for marker, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if config.getoption("optcheck_max_seeds") is not None:
@@ -124,6 +125,25 @@ def _collect_suites_by_default(config: pytest.Config) -> None:
     for location in suite_locations(config):
         if location.exists() and not any(location == g or g in location.parents for g in given):
             config.args.append(str(location))
+
+
+# pytest-benchmark makes its storage folder (.benchmarks) when it configures, in whatever
+# folder pytest starts from, even when nothing is saved. This hook runs first (pytest-benchmark
+# configures last): it notes whether the folder was there, and the session's end removes it
+# again if pytest-benchmark made it and left it empty.
+_benchmark_folder_key = pytest.StashKey[Path | None]()
+
+
+def _remember_benchmark_folder(config: pytest.Config) -> None:
+    storage = config.getoption("benchmark_storage", None) if config.pluginmanager.hasplugin("benchmark") else None
+    folder = Path(storage[len("file://"):]) if isinstance(storage, str) and storage.startswith("file://") else None
+    config.stash[_benchmark_folder_key] = folder if folder is not None and not folder.exists() else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_benchmark_folder_key, None)
+    if folder is not None and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):

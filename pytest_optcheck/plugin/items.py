@@ -203,7 +203,7 @@ class CurveItem(OptcheckItem):
             self.status("other data")
             return (f"{self.name}: {path}: {mismatch}; curves on different data cannot be compared.\n"
                     f"Train on the baseline's data, or if the data changed on purpose, refresh with: {refresh}")
-        state.warn_if_environment_differs(path, recorded.environment)
+        state.note_environment(path, recorded.environment, f"{self.suite.name}/{recorded.profile}/{self.optimizer}")
         result = check_curves(recorded, measured, spec)
         self.status(result.status)
         if not result.failed:
@@ -263,13 +263,14 @@ class ClaimItem(OptcheckItem):
             state.claim_changes[key] = (change.kind.value, self.claim.id + (f" ({change.verdicts})" if change.verdicts else ""))
 
         update = state.options.update
-        if update is UpdateMode.ALL or (update and (damaged or change is not None)):
+        rewritten = update is UpdateMode.ALL or (update is not None and (damaged or change is not None))
+        if rewritten:
             header = baselines.claims_header(self.suite, profile, environment())
             state.updates.append(BaselineWrite(str(path), "claim", record, header, self.claim.id))
         elif damaged:
             raise AssertionError(damaged)
 
-        note = "" if change is None else f"\n  baseline: {change.text}"
+        note = "" if change is None else f"\n  baseline: {change.text}" + ("; rewritten now" if rewritten else "")
         self._assert(outcome, expected, verdict, summary, profile, note)
 
     def _assert(self, outcome: Outcome, expected: Expected, verdict: Verdict, summary: str, profile: Profile,

@@ -8,6 +8,7 @@ updates) to the controller, which alone writes baseline files.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +83,8 @@ class OptcheckSession:
         self.changes: list[str] = []  # filled on the controller after writing
         self.summary: list[str] = []  # the terminal section, filled at the end of the session
         self._verdicts: dict[tuple[Path, str, str], Verdict] = {}
-        self._warned: set[str] = set()
+        # How the environment differs ("tensorflow: 2.16.1 -> 2.21.0") -> {baseline path: curve key}.
+        self.environment_notes: dict[str, dict[str, str]] = {}
         self._suites: dict[Path, Suite] = {}
 
     # Suites, profiles and runs ---------------------------------------------
@@ -158,14 +160,24 @@ class OptcheckSession:
         except ValueError:
             return root
 
-    def warn_if_environment_differs(self, path: Path, recorded: dict) -> None:
+    def note_environment(self, path: Path, recorded: dict, key: str) -> None:
+        """Remember that a baseline comes from another environment; said once, grouped, at the end."""
         changed = environment_differences(recorded, environment())
-        if changed and str(path) not in self._warned:
-            self._warned.add(str(path))
-            listed = "; ".join(f"{key}: {old} -> {new}" for key, (old, new) in changed.items())
+        if changed:
+            listed = "; ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
+            self.environment_notes.setdefault(listed, {})[str(path)] = key
+
+    def warn_environment(self) -> None:
+        """One warning per way the environment differs: what differs, which files, and how their curves compared."""
+        for listed, files in sorted(self.environment_notes.items()):
+            statuses = Counter(self.curve_status.get(key, "not compared") for key in files.values())
+            compared = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+            shown = sorted(files)
+            named = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
             warnings.warn(OptcheckEnvironmentWarning(
-                f"{path} was produced in another environment ({listed}); curves may differ within the noise measured with it"
-            ))
+                f"{len(shown)} baseline{'s were' if len(shown) > 1 else ' was'} produced in another environment "
+                f"({listed}): {named}; curves: {compared}. Curves are compared within the noise measured "
+                "with them; refresh on this machine with --optcheck-update-all to compare bit for bit."))
 
     def refresh_command(self, nodeid: str) -> str:
         profile = f" --optcheck-profile {self.options.profile}" if self.options.profile else ""
@@ -180,6 +192,7 @@ class OptcheckSession:
             "measured": self.measured,
             "claim_records": self.claim_records,
             "claim_changes": self.claim_changes,
+            "environment_notes": self.environment_notes,
         }
 
     def absorb(self, data: dict[str, Any]) -> None:
@@ -188,6 +201,8 @@ class OptcheckSession:
         self.measured.update(data.get("measured", {}))
         self.claim_records.update(data.get("claim_records", {}))
         self.claim_changes.update({k: tuple(v) for k, v in data.get("claim_changes", {}).items()})
+        for listed, files in data.get("environment_notes", {}).items():
+            self.environment_notes.setdefault(listed, {}).update(files)
 
     def write_updates(self) -> None:
         """Write every pending baseline update; only the controller calls this.

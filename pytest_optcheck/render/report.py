@@ -254,6 +254,27 @@ def seeds_text(seeds: Sequence[int]) -> str:
     return ", ".join(str(s) for s in seeds) if seeds else DASH
 
 
+def seeds_line(inp: ReportInput) -> str:
+    """The curves' seeds, and the claims' where they took more (seeds on demand)."""
+    judged = sorted({int(s) for r in inp.claims.values() for s in (r.get("margins") or {})} - set(inp.seeds))
+    if not judged:
+        return seeds_text(inp.seeds)
+    most = max(int(r.get("seeds") or 0) for r in inp.claims.values())
+    return (f"{seeds_text(inp.seeds)} (curves); claims judged on up to {most} seeds, adding "
+            f"{_ranges(judged)}")
+
+
+def _ranges(values: Sequence[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    parts, start = [], None
+    for i, v in enumerate(values):
+        start = v if start is None else start
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            parts.append(str(v) if v == start else f"{start}-{v}")
+            start = None
+    return ", ".join(parts)
+
+
 # Sections of the report --------------------------------------------------------
 
 
@@ -292,7 +313,7 @@ def header_section(inp: ReportInput) -> Section:
     samples = distinct(_thousands(o.get("train_samples")) for o in inp.optimizers.values())
     epochs = distinct(o.get("epochs") for o in inp.optimizers.values())
     facts.append(("Profile", inp.profile_name))
-    facts.append(("Seeds", seeds_text(inp.seeds)))
+    facts.append(("Seeds", seeds_line(inp)))
     facts.append(("Training examples", f"{samples} (before the validation split)"))
     facts.append(("Epochs", epochs))
     facts.append(("Versions", versions_text(environments(inp))))
@@ -409,20 +430,25 @@ def comparison_section(inp: ReportInput) -> Section:
     with_baseline = inp.baseline_optimizers is not None
     # The published figures are accuracies and fit times; a suite without accuracy has only the times.
     with_accuracy = any("accuracy" in recorded_metrics(o) for o in inp.optimizers.values())
-    headers = (["optimizer"] + (["change vs baseline"] if with_baseline else [])
-               + (["train acc", "published train acc", "val acc", "published val acc"] if with_accuracy else [])
-               + ["fit s", "published fit s"])
+    # A column of published figures only where the suite file gives some: no column of dashes.
+    published = {key for name in inp.optimizers for key in ("train_accuracy", "val_accuracy", "fit_seconds")
+                 if published_of(inp, name, key) is not None}
+    columns = ([("train acc", "accuracy", "train_accuracy"), ("val acc", "val_accuracy", "val_accuracy")]
+               if with_accuracy else [])
+    headers = ["optimizer"] + (["change vs baseline"] if with_baseline else [])
+    for header, _, key in columns:
+        headers += [header] + ([f"published {header}"] if key in published else [])
+    headers += ["fit s"] + (["published fit s"] if "fit_seconds" in published else [])
     rows = []
     for name in order_names(inp.optimizers, inp.suite):
         optimizer = inp.optimizers[name]
         diverged = divergence(optimizer)
         row = [label_of(inp, name)] + ([baseline_change(inp, name)] if with_baseline else [])
-        if with_accuracy:
-            row += [mean_text(optimizer, "accuracy", diverged),
-                    published_text(published_of(inp, name, "train_accuracy")),
-                    mean_text(optimizer, "val_accuracy", diverged),
-                    published_text(published_of(inp, name, "val_accuracy"))]
-        row += [seconds_text(fit_seconds(optimizer)), published_text(published_of(inp, name, "fit_seconds"))]
+        for _, metric, key in columns:
+            row += [mean_text(optimizer, metric, diverged)]
+            row += [published_text(published_of(inp, name, key))] if key in published else []
+        row += [seconds_text(fit_seconds(optimizer))]
+        row += [published_text(published_of(inp, name, "fit_seconds"))] if "fit_seconds" in published else []
         rows.append(row)
     notes = []
     if with_baseline:
@@ -433,26 +459,32 @@ def comparison_section(inp: ReportInput) -> Section:
         notes.append("These are the stored baselines themselves, so there is no baseline to compare with.")
     notes.append("Accuracies are means over seeds at the final epoch; fit s is the mean time of a whole fit, "
                  "first epoch included.")
-    if inp.suite is not None:
+    if published:
         notes.append("Published: the figures the suite's source reports (the suite file's `published` values), "
                      "obtained with its own data size, epoch count and machine: reference points, not expectations.")
-    else:
-        notes.append("Published figures come from the suite file, which was not given: the columns are blank.")
-    return Section("Against the baseline and the published figures", table=Table(headers, rows), notes=notes)
+    elif inp.suite is None:
+        notes.append("Published figures come from the suite file, which was not given.")
+    title = "Against the baseline and the published figures" if published else "Against the baseline"
+    return Section(title, table=Table(headers, rows), notes=notes)
 
 
 def claims_section(inp: ReportInput) -> Section:
     with_baseline = inp.baseline_claims is not None
-    headers = ["claim", "quote", "verdict", "P(holds on a seed)", "seeds", "mean margin"] + (
-        ["baseline verdict"] if with_baseline else [])
+    with_outcome = any("outcome" in r for r in inp.claims.values())
+    headers = (["claim", "quote", "expected", "verdict"] + (["outcome"] if with_outcome else [])
+               + ["P(holds on a seed)", "seeds", "mean margin"] + (["baseline verdict"] if with_baseline else []))
     rows = []
     notes = []
     levels = set()
     for claim_id in order_names(inp.claims, inp.suite, kind="claims"):
         record = inp.claims[claim_id]
         margin = record.get("mean_margin")
-        row = [claim_id, record.get("quote", ""), record.get("verdict", DASH), probability_text(record),
-               claim_seeds_text(record), DASH if margin is None else f"{margin:+.4f}"]
+        expected, because = expectation_of(inp, claim_id, record)
+        row = [claim_id, record.get("quote", ""), expected, record.get("verdict", DASH)]
+        row += [record.get("outcome", DASH)] if with_outcome else []
+        row += [probability_text(record), claim_seeds_text(record), DASH if margin is None else f"{margin:+.4f}"]
+        if because:
+            notes.append(f"{claim_id}: expected {expected} because {because}")
         if with_baseline:
             row.append(baseline_verdict(record, (inp.baseline_claims or {}).get(claim_id)))
         rows.append(row)
@@ -470,6 +502,18 @@ def claims_section(inp: ReportInput) -> Section:
         "when it is below, and is inconclusive otherwise. Seeds: how many the verdict rests on; for an "
         "inconclusive claim, how many it would take if it kept holding on the same share of them.")
     return Section("Claims", table=Table(headers, rows, wrap={1: QUOTE_WIDTH}), notes=[explanation, *notes])
+
+
+def expectation_of(inp: ReportInput, claim_id: str, record: dict) -> tuple[str, str]:
+    """What the suite expects of the claim on this profile, and why: from the session, else the suite file."""
+    if "expect" in record:
+        return record["expect"], record.get("because", "")
+    if inp.suite is not None and inp.profile_name in inp.suite.profiles:
+        claim = next((c for c in inp.suite.claims if c.id == claim_id), None)
+        if claim is not None:
+            expected = inp.suite.expectation(claim, inp.suite.profile(inp.profile_name))
+            return expected.value, expected.because
+    return DASH, ""
 
 
 def probability_text(record: dict) -> str:
@@ -512,21 +556,28 @@ def qualitative_section(inp: ReportInput) -> Section:
                           key=lambda n: early[n]), SPEED_WORDS)
     quality = thirds(sorted((n for n in names if final[n] is not None and not divergence(inp.optimizers[n])),
                             key=lambda n: final[n]), QUALITY_WORDS)
-    headers = ["optimizer", f"mean loss, first {plural(epochs, 'epoch')}", "speed", "published speed", "final loss",
-               "quality", "published quality"]
+    described = {n: inp.suite.optimizers[n].described if inp.suite and n in inp.suite.optimizers else {}
+                 for n in names}
+    with_words = any(described.values())  # the source's own words, where the suite file gives them
+    headers = (["optimizer", f"mean loss, first {plural(epochs, 'epoch')}", "speed"]
+               + (["published speed"] if with_words else []) + ["final loss", "quality"]
+               + (["published quality"] if with_words else []))
     rows = []
     for name in names:
-        described = inp.suite.optimizers[name].described if inp.suite and name in inp.suite.optimizers else {}
-        rows.append([label_of(inp, name), _loss_text(early[name]), speed.get(name, "diverged"),
-                     described.get("speed", DASH), _loss_text(final[name]), quality.get(name, "diverged"),
-                     described.get("quality", DASH)])
+        words = described[name]
+        rows.append([label_of(inp, name), _loss_text(early[name]), speed.get(name, "diverged")]
+                    + ([words.get("speed", DASH)] if with_words else [])
+                    + [_loss_text(final[name]), quality.get(name, "diverged")]
+                    + ([words.get("quality", DASH)] if with_words else []))
     rule = (f"Speed ranks the optimizers by training loss over the first {plural(epochs, 'epoch')}, quality by final "
             "training loss (means over seeds, lower is better): the best third is Fast / Good, the middle third "
             "Medium / Acceptable, the last third Slow / Poor, and diverged optimizers are not ranked.")
-    source = ("Published speed and quality: the words of the source's own summary (the suite file's "
-              "`described` values); \"—\" where it gives none.")
-    notes = [rule, source]
-    return Section("Speed and quality, recomputed", table=Table(headers, rows, wrap={3: 28, 6: 28}), notes=notes)
+    notes = [rule]
+    if with_words:
+        notes.append("Published speed and quality: the words of the source's own summary (the suite file's "
+                     "`described` values); \"—\" where it gives none.")
+    wrap = {3: 28, 6: 28} if with_words else {}
+    return Section("Speed and quality, recomputed", table=Table(headers, rows, wrap=wrap), notes=notes)
 
 
 def _mean_or_none(values: list[float] | None) -> float | None:
