@@ -102,3 +102,31 @@ def differences(old: dict[str, str], new: dict[str, str]) -> dict[str, tuple[str
 
     a, b = identity(old), identity(new)
     return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def outside_declared_range(env: dict[str, str] | None = None) -> list[str]:
+    """The installed versions of the packages runs depend on that this pytest-optcheck does not declare.
+
+    Read from the package's own metadata (its `Requires-Dist`), so the range is the one
+    pyproject.toml states and dev/test-oldest tests. Empty when not installed as a package.
+    """
+    from packaging.requirements import Requirement
+    from packaging.version import InvalidVersion, Version
+
+    env = environment() if env is None else env
+    try:
+        requires = metadata.requires("pytest-optcheck") or []
+    except metadata.PackageNotFoundError:
+        return []
+    found = []
+    for line in requires:
+        requirement = Requirement(line)
+        if requirement.marker is not None or requirement.name not in env:
+            continue  # extras (plots, dev) and packages that do not change numbers
+        installed = env[requirement.name]
+        try:
+            if Version(installed) not in requirement.specifier:
+                found.append(f"{requirement.name} {installed} (this pytest-optcheck declares {requirement.specifier})")
+        except InvalidVersion:
+            continue  # "not installed", or several distributions: the items say more
+    return found

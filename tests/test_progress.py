@@ -53,3 +53,17 @@ def test_without_a_log_native_stderr_is_dropped(capfd):
     with native_log(None):
         os.write(2, b"noise\n")
     assert capfd.readouterr().err == ""
+
+
+def test_the_total_grows_when_a_claim_adds_seeds_not_one_run_at_a_time():
+    lines = []
+    clock = iter(range(0, 1000, 10))
+    progress = Progress(lambda text, final: lines.append(text) if final else None, planned=2,
+                        clock=lambda: next(clock))
+    for seed in (0, 1):
+        progress.run_started(RunLabel("s", "p", "adam", seed), 1)
+        progress.run_finished()
+    progress.expect(4)  # a claim is undecided on 2 seeds and adds 2 seeds of 2 optimizers
+    progress.run_started(RunLabel("s", "p", "adam", 2), 1)
+    progress.run_finished()
+    assert lines[-1].endswith("3 of ~6 runs, about 30 s left")

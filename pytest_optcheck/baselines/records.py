@@ -155,8 +155,12 @@ def read_file(path: Path) -> dict[str, Any] | None:
         raise BaselineError(f"{path}: baseline is not valid JSON ({exc}); {fix_hint(path)}") from None
     if not isinstance(data, dict):
         raise BaselineError(f"{path}: expected a JSON table at the top; {fix_hint(path)}")
-    if data.get("format") != FORMAT:
-        raise BaselineError(f"{path}: format {data.get('format')!r}, expected {FORMAT}; {fix_hint(path)}")
+    found = data.get("format")
+    if isinstance(found, int) and not isinstance(found, bool) and found > FORMAT:
+        raise BaselineError(f"{path}: written by a newer pytest-optcheck (file format {found}; this version reads "
+                            f"format {FORMAT}). Upgrade: pip install -U pytest-optcheck")
+    if found != FORMAT:
+        raise BaselineError(f"{path}: format {found!r}, expected {FORMAT}; {fix_hint(path)}")
     return data
 
 

@@ -209,6 +209,11 @@ def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
 def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
     """Baseline files (and claim entries) whose optimizer, claim or profile the suites no longer have."""
     unused = []
+    suites = list(suites)
+    named = {suite.name for suite in suites}
+    if Path(root).is_dir():  # a folder of a suite that is gone (renamed, say) is unused as a whole
+        unused += [f"{folder}/ (no suite is named {folder.name!r})" for folder in sorted(Path(root).iterdir())
+                   if folder.is_dir() and folder.name not in named and any(folder.glob("*/*.json"))]
     for suite in suites:
         suite_dir = Path(root) / suite.name
         if not suite_dir.is_dir():

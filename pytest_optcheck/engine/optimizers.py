@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 from pathlib import Path
 from typing import Any
 
 from pytest_optcheck.engine.runtime import tensorflow
-from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.errors import OptcheckError, with_user_frames
 from pytest_optcheck.spec.suite import OptimizerSpec, Suite
 
 
@@ -21,6 +22,9 @@ def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise OptcheckError(f"{where}: cannot import {module_name!r} ({exc}); is it on sys.path?") from None
+        except Exception as exc:  # the user's module raised while it was imported: their lines, not ours
+            raise OptcheckError(with_user_frames(
+                f"{where}: importing {module_name!r} failed: {type(exc).__name__}: {exc}", exc)) from None
         cls = getattr(module, attr, None)
         if cls is None:
             raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}")
@@ -32,8 +36,10 @@ def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
     if not (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)):
         known = sorted(n for n, v in vars(keras.optimizers).items()
                        if inspect.isclass(v) and issubclass(v, keras.optimizers.Optimizer) and n != "Optimizer")
+        close = difflib.get_close_matches(spec.class_path, known, n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise OptcheckError(
-            f"{where}: unknown optimizer class {spec.class_path!r}; keras.optimizers has: {', '.join(known)}"
+            f"{where}: unknown optimizer class {spec.class_path!r}; {hint}keras.optimizers has: {', '.join(known)}"
             " (or give a custom class as 'package.module:Class')"
         )
     return cls
@@ -53,15 +59,15 @@ def check_optimizer(suite: Suite, name: str) -> None:
         cls(**spec.kwargs)
     except Exception as exc:  # the user's class may raise anything; its message is what helps
         arguments = ", ".join(f"{k}={v!r}" for k, v in spec.kwargs.items())
-        raise OptcheckError(
+        raise OptcheckError(with_user_frames(
             f"{suite.path}: optimizers.{name}.kwargs: {cls.__name__}({arguments}) failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
+            f"{type(exc).__name__}: {exc}", exc)) from None
 
 
 def make_optimizer(spec: OptimizerSpec, suite: Suite) -> Any:
     cls = resolve_optimizer_class(spec, suite.path)
     try:
         return cls(**spec.kwargs)
-    except (TypeError, ValueError) as exc:
-        raise OptcheckError(f"{suite.path}: optimizers.{spec.name}: {cls.__name__}(**kwargs) failed: {exc}") from None
+    except Exception as exc:  # the user's class may raise anything; its message and lines are what help
+        raise OptcheckError(with_user_frames(
+            f"{suite.path}: optimizers.{spec.name}: {cls.__name__}(**kwargs) failed: {exc}", exc)) from None

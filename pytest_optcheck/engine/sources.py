@@ -26,7 +26,7 @@ import numpy as np
 
 from pytest_optcheck.engine import fashion_mnist as data
 from pytest_optcheck.engine.fashion_mnist import DataError, Dataset
-from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.errors import OptcheckError, with_user_frames
 
 MNIST_NPZ = Path("~/.keras/datasets/mnist.npz")
 
@@ -63,7 +63,7 @@ def _call(function: Any, kwargs: dict[str, Any], where: str) -> Any:
     try:
         return function(**kwargs)
     except Exception as exc:  # the user's loader may raise anything: say which and what
-        raise OptcheckError(f"{where}: the loader failed: {type(exc).__name__}: {exc}") from None
+        raise OptcheckError(with_user_frames(f"{where}: the loader failed: {type(exc).__name__}: {exc}", exc)) from None
 
 
 def _from_arrays(result: Any, source: str, where: str) -> Dataset:

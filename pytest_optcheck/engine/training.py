@@ -24,7 +24,7 @@ from pytest_optcheck.engine.optimizers import make_optimizer
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.runtime import tensorflow
 from pytest_optcheck.environment import environment
-from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.errors import OptcheckError, with_user_frames
 from pytest_optcheck.spec.suite import (
     ModelSpec,
     Profile,
@@ -83,7 +83,7 @@ def _from_factory(spec: ModelSpec, suite_path: Any) -> Any:
     try:
         model = factory(**spec.kwargs)
     except Exception as exc:  # the user's factory may raise anything: say which and what
-        raise OptcheckError(f"{where} failed: {type(exc).__name__}: {exc}") from None
+        raise OptcheckError(with_user_frames(f"{where} failed: {type(exc).__name__}: {exc}", exc)) from None
     if not isinstance(model, keras.Model):
         raise OptcheckError(f"{where} returned {type(model).__name__}, not an uncompiled keras.Model")
     return model

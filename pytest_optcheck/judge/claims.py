@@ -161,12 +161,13 @@ def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequen
 
 
 def judge_on_demand(claim: ClaimSpec, run: Callable[[str, int], Any], first: Sequence[int], pool: Sequence[int],
-                    group: int, epochs: int) -> Verdict:
+                    group: int, epochs: int, adding: Callable[[Sequence[int]], None] | None = None) -> Verdict:
     """Judge on the `first` seeds, then add `group` seeds of `pool` at a time while the claim is undecided.
 
     `run(optimizer, seed)` gives a run (trained or cached). Looking after every group
     and stopping once decided keeps the stated error rate: the verdict's interval is
-    a confidence sequence (`evidence.py`).
+    a confidence sequence (`evidence.py`). `adding(seeds)` hears of each group of
+    seeds before they are asked for (the progress line counts them).
     """
     seeds = list(first)
     while True:
@@ -175,4 +176,7 @@ def judge_on_demand(claim: ClaimSpec, run: Callable[[str, int], Any], first: Seq
         if verdict.verdict != "inconclusive" or len(seeds) >= len(pool):
             verdict.budget = len(pool)
             return verdict
-        seeds = list(pool[: len(seeds) + group])
+        added = list(pool[len(seeds): len(seeds) + group])
+        if adding is not None:
+            adding(added)
+        seeds += added

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_optcheck.errors import OptcheckError, SuiteSetupError
 from pytest_optcheck.plugin.session import optcheck_session
 from pytest_optcheck.spec.suite import Suite
 
@@ -33,7 +34,15 @@ def epoch_time_items(parent: pytest.Collector, suite: Suite):
     timed = parent.config.pluginmanager.hasplugin("benchmark")
     for name in suite.optimizers:
         test = _epoch_time_test(name, suite.path) if timed else _untimed_epoch_time
-        yield pytest.Function.from_parent(parent, name=f"epoch_time[{name}]", callobj=test)
+        yield EpochTimeItem.from_parent(parent, name=f"epoch_time[{name}]", callobj=test)
+
+
+class EpochTimeItem(pytest.Function):
+    """A test function generated for a suite: reported under its suite file and its own name
+    (as a plain Function it would be placed by the code of the function that builds it)."""
+
+    def reportinfo(self):
+        return self.path, 0, self.name  # a line number: pytest places skips (--benchmark-skip) with it
 
 
 def _epoch_time_test(optimizer: str, suite_path: Path):
@@ -60,7 +69,6 @@ def _skip_without_optcheck(config: pytest.Config) -> None:
 
 def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, suite_path: Path) -> None:
     from pytest_optcheck.engine.runtime import native_log
-    from pytest_optcheck.errors import OptcheckError
 
     state = optcheck_session(request.config)
     try:
@@ -68,6 +76,8 @@ def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer
         with native_log(None if state is None else state.runner.native_log):
             _measure(benchmark, request, optimizer, suite_path)
     except OptcheckError as exc:  # a suite or data problem: its message, once, not a traceback
+        if isinstance(exc, SuiteSetupError) and state is not None:
+            state.setup_failures.setdefault(str(suite_path), request.node.nodeid)
         benchmark.skipped = True  # nothing was timed: no "fixture was not used" warning on top
         pytest.fail(str(exc), pytrace=False)
 
@@ -78,9 +88,18 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, sui
     if getattr(benchmark, "disabled", False):  # under xdist, or --benchmark-disable
         pytest.skip(DISABLED_REASON)
     state = optcheck_session(config)
+    first = state.setup_failures.get(str(suite_path))
+    if first is not None:
+        raise OptcheckError(f"epoch_time[{optimizer}]: cannot train, for the reason given by {first}")
     suite = state.suite(suite_path)
     profile = state.profile(suite)
     seed = profile.seeds[0]
+
+    from pytest_optcheck.engine.names import check_loss_and_metrics
+    from pytest_optcheck.engine.optimizers import check_optimizer
+
+    check_loss_and_metrics(suite)  # one clear line, not Keras's traceback from inside compile
+    check_optimizer(suite, optimizer)
 
     from pytest_optcheck.engine.training import (
         compiled_model,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,10 +103,27 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
     config.stash[session_key] = OptcheckSession(options, config.rootpath)
     if options.enabled:
+        # Before anything imports TensorFlow (a project's optimizer module may): it reads
+        # this once, at import, and otherwise prints CUDA and CPU-feature notices.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         importable_from(config.rootpath)
+        _warn_outside_declared_range()
     if options.enabled and options.profile:
         _check_profile(config, options.profile)
     _collect_suites_by_default(config)
+
+
+def _warn_outside_declared_range() -> None:
+    import warnings
+
+    from pytest_optcheck.environment import outside_declared_range
+    from pytest_optcheck.plugin.session import OptcheckEnvironmentWarning
+
+    found = outside_declared_range()
+    if found:
+        warnings.warn(OptcheckEnvironmentWarning(
+            f"outside the versions this harness supports: {'; '.join(found)}. Runs still train and are compared "
+            "within the measured noise, but the harness is not tested there: install a version in the range"))
 
 
 def _check_profile(config: pytest.Config, profile: str) -> None:

@@ -18,7 +18,7 @@ from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.compare import check_curves
 from pytest_optcheck.engine.fashion_mnist import DataError
 from pytest_optcheck.environment import environment
-from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.errors import OptcheckError, SuiteSetupError
 from pytest_optcheck.judge.claims import Verdict, describe
 from pytest_optcheck.judge.outcome import INCONCLUSIVE, Outcome, claim_outcome
 from pytest_optcheck.plugin.session import (
@@ -86,11 +86,17 @@ class OptcheckItem(pytest.Item):
             pytest.skip(SKIP_REASON)
 
     def runtest(self) -> None:
+        first = self.session_state.setup_failures.get(str(self.suite.path)) if self.config.getoption("optcheck") else None
+        if first is not None:  # the suite's runs cannot train: said once, by the first item
+            raise OptcheckError(f"{self.name}: cannot train, for the reason given by {first}")
         try:
             self.check()
         except DataError:
             # Every other item would fail the same way: say it once and stop.
             self.session.shouldstop = "Fashion-MNIST is missing or damaged (see the first failure)"
+            raise
+        except SuiteSetupError:
+            self.session_state.setup_failures[str(self.suite.path)] = self.nodeid
             raise
 
     def check(self) -> None:
@@ -255,7 +261,7 @@ class ClaimItem(OptcheckItem):
         try:
             recorded = self._recorded(state)
         except OptcheckError as exc:
-            recorded, damaged = None, f"{self.name}: {exc}\nRewrite it from fresh runs: {state.refresh_command(self.nodeid)}"
+            recorded, damaged = None, f"{self.name}: {exc}\nOr rewrite it from fresh runs: {state.refresh_command(self.nodeid)}"
         else:
             damaged = None
         change = self._change(path, recorded, record)

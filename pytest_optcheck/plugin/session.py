@@ -86,6 +86,8 @@ class OptcheckSession:
         # How the environment differs ("tensorflow: 2.16.1 -> 2.21.0") -> {baseline path: curve key}.
         self.environment_notes: dict[str, dict[str, str]] = {}
         self._suites: dict[Path, Suite] = {}
+        # Suites whose runs cannot train (an unknown loss, say) -> the item that said why.
+        self.setup_failures: dict[str, str] = {}
 
     # Suites, profiles and runs ---------------------------------------------
 
@@ -105,12 +107,20 @@ class OptcheckSession:
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
 
     def planned_runs(self, needs: dict[tuple[Path, str], Suite]) -> int:
-        """How many runs the selected items will train (those not cached), for the progress estimate."""
+        """How many runs the selected items will train (those not cached), for the progress estimate.
+
+        Nudged reruns count where a refresh will measure the noise: every optimizer under
+        --optcheck-update-all, those without a baseline under --optcheck-update. Seeds a
+        claim adds are counted when it adds them.
+        """
         try:
             count = 0
             for (_, name), suite in needs.items():
                 profile = self.profile(suite)
-                nudges = range(1, profile.noise_reruns + 1) if self.options.update is UpdateMode.ALL else ()
+                path = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
+                measures_noise = (self.options.update is UpdateMode.ALL
+                                  or (self.options.update is UpdateMode.FAILING and not path.exists()))
+                nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
                 count += sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
                              for seed in profile.seeds for nudge in (None, *nudges))
             return count
@@ -131,10 +141,17 @@ class OptcheckSession:
         """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget)."""
         profile = self.profile(suite)
         memo = (suite.path, profile.name, claim.id)
+
+        def adding(seeds) -> None:  # the progress line's total grows by the runs these seeds will train
+            progress = self.runner.progress
+            if progress is not None:
+                progress.expect(sum(not self.runner.is_cached(suite, name, seed, profile)
+                                    for name in claim.optimizers for seed in seeds))
+
         if memo not in self._verdicts:
             self._verdicts[memo] = judge_on_demand(
                 claim, lambda name, seed: self.runner.run(suite, name, seed, profile), profile.seeds,
-                profile.seed_pool(), profile.seed_group, profile.epochs)
+                profile.seed_pool(), profile.seed_group, profile.epochs, adding)
         return self._verdicts[memo]
 
     def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
@@ -224,22 +241,36 @@ class OptcheckSession:
                 header, records = claim_files.setdefault(update.path, (update.header, {}))
                 records[update.claim_id] = update.content
         for name, (header, records) in claim_files.items():
-            path = Path(name)
-            old = _read_quietly(load_claims_baseline, path)
-            if old is None and path.exists():
-                self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
-            merged = dict(old.data["claims"]) if old else {}
-            for claim_id, record in records.items():
-                before = merged.get(claim_id, {}).get("verdict")
-                if before != record["verdict"]:
-                    self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
-                merged[claim_id] = record
-            content = {**header, "claims": dict(sorted(merged.items()))}
-            if old is not None and _same_json(old.data, content):
-                self.changes.append(f"{path}: unchanged, not rewritten")
-                continue
-            atomic.write_text(path, baselines.dumps(content))
-            self.changes.append(f"{path}: {len(records)} claim record(s) written")
+            # A claims file holds every claim of a profile: two refreshes at once in one
+            # checkout each merge into it, so the read-merge-write is done under a lock.
+            with atomic.exclusive_lock(_lock_path(Path(name))):
+                self._merge_claims(Path(name), header, records)
+
+    def _merge_claims(self, path: Path, header: dict, records: dict[str, dict]) -> None:
+        old = _read_quietly(load_claims_baseline, path)
+        if old is None and path.exists():
+            self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
+        merged = dict(old.data["claims"]) if old else {}
+        for claim_id, record in records.items():
+            before = merged.get(claim_id, {}).get("verdict")
+            if before != record["verdict"]:
+                self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
+            merged[claim_id] = record
+        content = {**header, "claims": dict(sorted(merged.items()))}
+        if old is not None and _same_json(old.data, content):
+            self.changes.append(f"{path}: unchanged, not rewritten")
+            return
+        atomic.write_text(path, baselines.dumps(content))
+        self.changes.append(f"{path}: {len(records)} claim record(s) written")
+
+
+def _lock_path(path: Path) -> Path:
+    """A lock file for `path` outside the baseline folder (nothing to commit or clean up)."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"optcheck-claims-{digest}.lock"
 
 
 def _same_json(a: dict, b: dict) -> bool:

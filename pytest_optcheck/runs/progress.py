@@ -44,6 +44,10 @@ class Progress:
         self.epochs = 0
         self._started = 0.0
 
+    def expect(self, runs: int) -> None:
+        """More runs will train than planned (a claim adds seeds): the total grows now, not run by run."""
+        self.planned += max(0, runs)
+
     def run_started(self, label: RunLabel, epochs: int) -> None:
         self.label, self.epochs, self._started = label, epochs, self.clock()
         self.planned = max(self.planned, len(self.finished_seconds) + 1)

@@ -49,7 +49,12 @@ class Runner:
         return {"source": suite.data.source, "checksum": self.dataset_for(suite).checksum}
 
     def key(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> str:
-        return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, environment(), nudge)
+        from pytest_optcheck.engine.runtime import native_log
+
+        # The key hashes the project's own code, importing it: a module that imports Keras
+        # starts TensorFlow here, and its C++ start-up lines go to the log too.
+        with native_log(self.native_log):
+            return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, environment(), nudge)
 
     def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile, *, nudge: int | None = None) -> RunResult:
         """The run; with `nudge`, the same run with its initial weights moved one ulp (see nudge.py)."""
@@ -64,6 +69,7 @@ class Runner:
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None) -> RunResult:
+        from pytest_optcheck.engine.names import check_loss_and_metrics
         from pytest_optcheck.engine.optimizers import check_optimizer
         from pytest_optcheck.engine.runtime import native_log
         from pytest_optcheck.engine.training import (
@@ -76,6 +82,7 @@ class Runner:
                 # An unknown class or a refused argument is reported before anything trains, and
                 # fails only the items of that optimizer. A fully cached session never needs
                 # Keras, so it never pays for importing it.
+                check_loss_and_metrics(suite)
                 check_optimizer(suite, optimizer)
                 self._checked.add((suite.path, optimizer))
             if progress is not None:

@@ -1,0 +1,46 @@
+"""The loss and metric names a suite gives Keras, checked before anything trains.
+
+Keras reports an unknown name from deep inside `compile` or the first training
+step, hundreds of lines down a traceback. Asked here first, the answer is one line
+naming the suite file, the key, the value and the nearest names Keras knows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+
+from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.errors import SuiteSetupError
+from pytest_optcheck.spec.suite import Suite
+
+ALIASES = ("mse", "mae", "mape", "msle", "accuracy", "acc", "crossentropy", "ce")
+
+
+def _known(module) -> list[str]:
+    return sorted({n for n, v in vars(module).items() if not n.startswith("_") and inspect.isfunction(v)
+                   and n not in ("get", "serialize", "deserialize")} | set(ALIASES))
+
+
+def _nearest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f"; Keras knows: {', '.join(known)}"
+
+
+def check_loss_and_metrics(suite: Suite) -> None:
+    """Every name in `[training]` loss and metrics resolves in this Keras, or one clear error."""
+    tensorflow()
+    import keras
+
+    loss = suite.training.loss
+    try:
+        keras.losses.get(loss)
+    except (ValueError, TypeError):
+        raise SuiteSetupError(f"{suite.path}: training.loss: {loss!r} is not a Keras loss"
+                            f"{_nearest(loss, _known(keras.losses))}") from None
+    for metric in suite.training.metrics:
+        try:
+            keras.metrics.get(metric)
+        except (ValueError, TypeError):
+            raise SuiteSetupError(f"{suite.path}: training.metrics: {metric!r} is not a Keras metric"
+                                f"{_nearest(metric, _known(keras.metrics))}") from None
