@@ -63,7 +63,7 @@ def cpu_model() -> str:
 @functools.cache
 def environment() -> dict[str, str]:
     """The facts that can change a result. Read from package metadata: no TensorFlow import."""
-    return {
+    env = {
         "python": platform.python_version(),
         "tensorflow": module_version("tensorflow"),
         "keras": module_version("keras"),
@@ -74,6 +74,33 @@ def environment() -> dict[str, str]:
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "implementation": sys.implementation.name,
     }
+    backend = keras_backend()
+    if backend != "tensorflow":  # TensorFlow's identities stay as they always were
+        env.update(backend=backend, jax=_version("jax"), jaxlib=_version("jaxlib"))
+    return env
+
+
+BACKENDS = ("tensorflow", "jax")
+
+
+def keras_backend() -> str:
+    """The Keras backend runs train on: KERAS_BACKEND, or Keras's default (tensorflow)."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow") or "tensorflow"
+
+
+def choose_backend(name: str, where: str) -> None:
+    """Train on Keras's `name` backend in this process: KERAS_BACKEND, set before Keras is imported.
+
+    `where` names the option for messages. Raises ValueError with the fix when it cannot be done.
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"{where} {name}: the harness trains on {' or '.join(BACKENDS)}")
+    keras = sys.modules.get("keras")
+    if keras is not None and getattr(getattr(keras, "backend", None), "backend", lambda: name)() != name:
+        raise ValueError(f"{where} {name}: Keras was already imported on the {keras.backend.backend()} backend "
+                         "(by a conftest or plugin?); set KERAS_BACKEND before it is imported")
+    os.environ["KERAS_BACKEND"] = name
+    environment.cache_clear()
 
 
 ARCHITECTURES = ("x86_64", "amd64", "aarch64", "arm64", "armv7l", "ppc64le", "s390x", "i686")

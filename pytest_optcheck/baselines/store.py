@@ -19,6 +19,7 @@ from pytest_optcheck.baselines.records import (
     load_claims_baseline,
 )
 from pytest_optcheck.engine.result import RunResult
+from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.claims import Verdict
 from pytest_optcheck.judge.noise import NoiseEnvelope
@@ -31,7 +32,13 @@ CLAIMS_FILE = "claims.json"
 
 
 def profile_dir(root: Path, suite: Suite, profile: Profile) -> Path:
-    return Path(root) / suite.name / profile.name
+    """`<root>/<suite>/<profile>`, and `<profile>@<backend>` off TensorFlow: backends draw different
+    initial weights from the same seed, so each has baselines of its own."""
+    return Path(root) / suite.name / folder_name(profile.name, keras_backend())
+
+
+def folder_name(profile: str, backend: str) -> str:
+    return profile if backend == "tensorflow" else f"{profile}@{backend}"
 
 
 def optimizer_path(root: Path, suite: Suite, profile: Profile, optimizer: str) -> Path:
@@ -219,7 +226,7 @@ def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
         if not suite_dir.is_dir():
             continue
         for profile_dir_ in sorted(p for p in suite_dir.iterdir() if p.is_dir()):
-            if profile_dir_.name not in suite.profiles:
+            if profile_dir_.name.split("@", 1)[0] not in suite.profiles:
                 unused.append(f"{profile_dir_}/ (no profile {profile_dir_.name!r} in {suite.path})")
                 continue
             for path in sorted(profile_dir_.glob("*.json")):

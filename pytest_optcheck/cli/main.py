@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_optcheck import __version__, atomic
+from pytest_optcheck.environment import BACKENDS, choose_backend
 from pytest_optcheck.errors import OptcheckError
 
 DEFAULT_SUITE = Path("suites/article.toml")
@@ -62,6 +63,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="train even if runs are cached, and store nothing")
     parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
     parser.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
+    parser.add_argument("--backend", choices=BACKENDS, help="Keras backend to train on (default: tensorflow)")
 
 
 def training_setup(args: argparse.Namespace, command: str):
@@ -236,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "backend", None):
+            try:
+                choose_backend(args.backend, "--backend")
+            except ValueError as exc:
+                parser.error(str(exc))
         return args.handler(args)
     except OptcheckError as exc:
         print(f"optcheck: error: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import inspect
 
-from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.engine.runtime import keras_runtime
 from pytest_optcheck.errors import SuiteSetupError
 from pytest_optcheck.spec.suite import Suite
 
@@ -29,7 +29,7 @@ def _nearest(name: str, known: list[str]) -> str:
 
 def check_loss_and_metrics(suite: Suite) -> None:
     """Every name in `[training]` loss and metrics resolves in this Keras, or one clear error."""
-    tensorflow()
+    keras_runtime()
     import keras
 
     loss = suite.training.loss

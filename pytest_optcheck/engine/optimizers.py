@@ -8,7 +8,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.engine.runtime import keras_runtime
 from pytest_optcheck.errors import OptcheckError, with_user_frames
 from pytest_optcheck.spec.suite import OptimizerSpec, Suite
 
@@ -29,7 +29,7 @@ def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
         if cls is None:
             raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}")
         return cls
-    tensorflow()
+    keras_runtime()
     import keras
 
     cls = getattr(keras.optimizers, spec.class_path, None)

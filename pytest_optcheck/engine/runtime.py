@@ -1,7 +1,9 @@
-"""Starting TensorFlow: once, quietly, deterministic, with this process's share of cores.
+"""Starting Keras's backend: once, quietly, deterministic, with this process's share of cores.
 
-Every path that needs Keras goes through `tensorflow()`, so the settings are in
-place before TensorFlow's runtime starts (it ignores them afterwards).
+Every path that needs Keras goes through `keras_runtime()`, so the settings are in
+place before the backend starts (TensorFlow ignores them afterwards). The backend is
+Keras's own choice, `KERAS_BACKEND` (the plugin's --optcheck-backend sets it before
+Keras is imported): TensorFlow by default, or JAX.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pytest_optcheck.environment import BACKENDS, keras_backend
 from pytest_optcheck.errors import OptcheckError
 
 _configured = False
@@ -30,6 +33,31 @@ def worker_threads() -> int | None:
     if workers > 1:
         return max(1, (os.cpu_count() or 1) // workers)
     return None
+
+
+JAX_NOT_INSTALLED = ("the JAX backend was chosen, but JAX is not installed. Install it with "
+                     "pip install \"pytest-optcheck[jax]\" (CPU wheels), or choose --optcheck-backend tensorflow")
+
+
+def keras_runtime() -> None:
+    """Make Keras ready on the chosen backend: TensorFlow configured, or JAX present."""
+    chosen = keras_backend()
+    if chosen == "tensorflow":
+        tensorflow()
+        return
+    if chosen != "jax":
+        raise OptcheckError(f"KERAS_BACKEND={chosen!r}: the harness trains on {' or '.join(BACKENDS)}")
+    try:
+        import jax  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("jax", "jaxlib"):
+            raise
+        raise OptcheckError(JAX_NOT_INSTALLED) from None
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise OptcheckError(f"Keras was imported on the {keras.backend.backend()} backend before the harness could "
+                            "choose jax: set KERAS_BACKEND=jax before anything imports Keras")
 
 
 def tensorflow() -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 from pytest_optcheck.engine.fashion_mnist import Dataset
 from pytest_optcheck.engine.optimizers import make_optimizer
 from pytest_optcheck.engine.result import RunResult
-from pytest_optcheck.engine.runtime import tensorflow
+from pytest_optcheck.engine.runtime import keras_runtime
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError, with_user_frames
 from pytest_optcheck.spec.suite import (
@@ -94,7 +94,7 @@ def compiled_model(suite: Suite, optimizer: str, seed: int, *, steps_per_executi
 
     `steps_per_execution`: default, the most this Keras runs correctly (see above).
     """
-    tensorflow()
+    keras_runtime()
     import keras
 
     if steps_per_execution is None:
@@ -154,7 +154,7 @@ class TracedModels:
 
     def model(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> Any:
         """A compiled model holding the run's initial state: fresh, or a kept one with it copied in."""
-        tensorflow()
+        keras_runtime()
         import keras
 
         keras.utils.set_random_seed(seed)
@@ -165,14 +165,16 @@ class TracedModels:
             nudge_weights(fresh, nudge)
         opt = make_optimizer(suite.optimizer(optimizer), suite)
         key = (str(suite.path), optimizer)
-        kept = None if self.reference else self._kept.get(key)
+        # On JAX a kept model trains, but not on the shuffle order a fresh build draws: JAX builds fresh.
+        keep = not self.reference and keras.backend.backend() == "tensorflow"
+        kept = self._kept.get(key) if keep else None
         if kept is not None:
             opt.build(fresh.trainable_variables)
             if _copy_state(fresh, opt, kept):
                 return kept
         fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics),
                       steps_per_execution=default_steps_per_execution(keras.__version__))
-        if not self.reference:
+        if keep:
             self._kept[key] = fresh
         return fresh
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_optcheck.environment import BACKENDS
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.plugin.fixtures import (  # noqa: F401
     optcheck_data,
@@ -52,6 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="let Keras download Fashion-MNIST when no local copy is found")
     # Gone: a budget given on the command line made refreshes and plain runs disagree.
     group.addoption("--optcheck-max-seeds", metavar="N", help=argparse.SUPPRESS)
+    group.addoption("--optcheck-backend", choices=BACKENDS,
+                    help="Keras backend to train on (ini: optcheck_backend; default: tensorflow); "
+                         "each backend has baselines of its own (<profile>@<backend>)")
     group.addoption("--optcheck-no-cache", action="store_true",
                     help="train every run even if it is cached, and cache nothing")
     group.addoption("--optcheck-report", metavar="PATH.md",
@@ -63,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_profile", default="", help="default profile for --optcheck")
     parser.addini("optcheck_baselines", default="baselines", help="baseline folder")
     parser.addini("optcheck_data_dir", default="", help="folder with the four Fashion-MNIST files")
+    parser.addini("optcheck_backend", default="", help="Keras backend to train on (like --optcheck-backend)")
     parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
     parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
 
@@ -103,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
     config.stash[session_key] = OptcheckSession(options, config.rootpath)
     if options.enabled:
+        _choose_backend(config)
         # Before anything imports TensorFlow (a project's optimizer module may): it reads
         # this once, at import, and otherwise prints CUDA and CPU-feature notices.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -111,6 +117,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if options.enabled and options.profile:
         _check_profile(config, options.profile)
     _collect_suites_by_default(config)
+
+
+def _choose_backend(config: pytest.Config) -> None:
+    from pytest_optcheck.environment import choose_backend
+
+    chosen = config.getoption("optcheck_backend") or config.getini("optcheck_backend")
+    if chosen:
+        try:
+            choose_backend(chosen, "--optcheck-backend")
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def _warn_outside_declared_range() -> None:

@@ -8,8 +8,8 @@ updates) to the controller, which alone writes baseline files.
 from __future__ import annotations
 
 import enum
-from collections import Counter
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
