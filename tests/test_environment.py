@@ -68,3 +68,23 @@ def test_a_kernel_build_is_no_difference_but_versions_architecture_and_libc_are(
     assert set(differences(base, {**base, "platform": "Linux-6.18.44-aarch64-with-glibc2.36"})) == {"platform"}
     assert set(differences(base, {**base, "platform": "Linux-6.18.44-x86_64-with-glibc2.41"})) == {"platform"}
     assert differences(base, {**base, "tensorflow": "2.18.1"}) == {"tensorflow": ("2.21.0", "2.18.1")}
+
+
+def test_a_backend_is_chosen_before_keras_is_imported_and_gets_its_own_baselines(monkeypatch, tmp_path):
+    import pytest
+
+    from pytest_optcheck.baselines.store import folder_name
+    from pytest_optcheck.environment import choose_backend, environment
+
+    with pytest.raises(ValueError, match="--optcheck-backend torch: the harness trains on tensorflow or jax"):
+        choose_backend("torch", "--optcheck-backend")
+    monkeypatch.delitem(__import__("sys").modules, "keras", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    choose_backend("jax", "--optcheck-backend")
+    try:
+        assert environment()["backend"] == "jax" and "jaxlib" in environment()
+    finally:
+        monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+        environment.cache_clear()
+    assert "backend" not in environment()  # TensorFlow's identities are the ones baselines always had
+    assert folder_name("ci", "tensorflow") == "ci" and folder_name("ci", "jax") == "ci@jax"

@@ -119,7 +119,7 @@ def test_unknown_claim_kind(tmp_path):
 
 def test_unknown_optimizer_class(tmp_path):
     suite = load_suite(write(tmp_path, TINY_SUITE.replace('class = "Adam"', 'class = "Adamm"')))
-    with pytest.raises(OptcheckError, match=r"optimizers.adam.class: unknown optimizer class 'Adamm'; keras.optimizers has: .*Adam"):
+    with pytest.raises(OptcheckError, match=r"optimizers.adam.class: unknown optimizer class 'Adamm'; did you mean 'Adam'.* keras.optimizers has: .*Adam"):
         check_optimizers(suite)
 
 

@@ -117,7 +117,7 @@ def test_a_broken_model_factory_is_named_with_what_went_wrong(tmp_path, monkeypa
     with pytest.raises(OptcheckError) as info:
         build_model(ModelSpec(factory=f"{module}:make"), "suite.toml")
     assert f"suite.toml: model.factory '{module}:make'" in str(info.value) and problem in str(info.value)
-    with pytest.raises(OptcheckError, match="cannot load it"):
+    with pytest.raises(OptcheckError, match="has no attribute .absent."):
         build_model(ModelSpec(factory=f"{module}:absent"), "suite.toml")
 
 
@@ -146,3 +146,29 @@ def test_a_kept_model_trains_bit_identically_to_a_fresh_build(setup):
             b = train(suite, name, seed, profile, dataset, nudge=nudge, models=kept)
             assert a.history == b.history and a.test == b.test, (name, seed, nudge)
     assert len(kept._kept) == 2  # one compiled model per optimizer served all its runs
+
+
+def test_a_model_that_differs_from_seed_to_seed_trains_on_a_fresh_build(setup, tmp_path, monkeypatch):
+    """A kept model serves only runs whose model has the same variables; others build fresh, same numbers."""
+    from pytest_optcheck.engine.training import TracedModels
+    from pytest_optcheck.spec.suite import load_suite
+
+    from conftest import TINY_SUITE
+
+    (tmp_path / "seedwidth.py").write_text(
+        "import keras, numpy as np\n"
+        "def make():\n"
+        "    width = int(np.random.randint(8, 64))  # drawn after seeding: another width per seed\n"
+        "    return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),\n"
+        "                             keras.layers.Dense(width, activation='relu'),\n"
+        "                             keras.layers.Dense(10, activation='softmax')])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "widths.toml"
+    path.write_text(TINY_SUITE.replace("[model]\nhidden_units = [16]", '[model]\nfactory = "seedwidth:make"'))
+    suite = load_suite(path)
+    _, profile, dataset = setup
+    fresh, kept = TracedModels(reference=True), TracedModels()
+    for seed in (0, 1, 0):
+        a = train(suite, "sgd", seed, profile, dataset, models=fresh)
+        b = train(suite, "sgd", seed, profile, dataset, models=kept)
+        assert a.history == b.history, seed

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.judge.evidence import VERDICTS
 from pytest_optcheck.judge.noise import NoiseEnvelope
 
 FORMAT = 1
-VERDICTS = ("holds", "fails", "inconclusive")
 
 
 class BaselineError(OptcheckError):

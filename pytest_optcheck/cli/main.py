@@ -11,9 +11,9 @@ from pathlib import Path
 from pytest_optcheck import __version__, atomic
 from pytest_optcheck.environment import BACKENDS, choose_backend
 from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.runs.cache import PYTEST_CACHE_RUNS
 
 DEFAULT_SUITE = Path("suites/article.toml")
-DEFAULT_CACHE = Path(".pytest_cache/d/optcheck/runs")
 
 
 def positive_int(text: str) -> int:
@@ -59,7 +59,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
     parser.add_argument("--profile", help="profile name (default: the suite's default_profile)")
     parser.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="run cache (default: %(default)s)")
+    parser.add_argument("--cache-dir", type=Path, default=PYTEST_CACHE_RUNS, help="run cache (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="train even if runs are cached, and store nothing")
     parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
     parser.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")

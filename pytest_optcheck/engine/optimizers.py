@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from pathlib import Path
 from typing import Any
 
 from pytest_optcheck.engine.runtime import keras_runtime
 from pytest_optcheck.errors import OptcheckError, with_user_frames
+from pytest_optcheck.imports import load_attribute
 from pytest_optcheck.spec.suite import OptimizerSpec, Suite
 
 
@@ -17,18 +17,7 @@ def resolve_optimizer_class(spec: OptimizerSpec, suite_path: Path) -> type:
     """The class an optimizer names: `keras.optimizers.<class>` or `package.module:Class`."""
     where = f"{suite_path}: optimizers.{spec.name}.class"
     if spec.is_custom:
-        module_name, _, attr = spec.class_path.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise OptcheckError(f"{where}: cannot import {module_name!r} ({exc}); is it on sys.path?") from None
-        except Exception as exc:  # the user's module raised while it was imported: their lines, not ours
-            raise OptcheckError(with_user_frames(
-                f"{where}: importing {module_name!r} failed: {type(exc).__name__}: {exc}", exc)) from None
-        cls = getattr(module, attr, None)
-        if cls is None:
-            raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}")
-        return cls
+        return load_attribute(spec.class_path, where)
     keras_runtime()
     import keras
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 from pytest_optcheck.engine import fashion_mnist as data
 from pytest_optcheck.engine.fashion_mnist import DataError, Dataset
 from pytest_optcheck.errors import OptcheckError, with_user_frames
+from pytest_optcheck.imports import load_attribute
 
 MNIST_NPZ = Path("~/.keras/datasets/mnist.npz")
 
@@ -47,15 +47,9 @@ def load(source: str, kwargs: dict[str, Any], *, where: str, folder: Path | None
 
 
 def _function(source: str, where: str) -> Any:
-    module_name, _, attr = source.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise OptcheckError(f"{where}: data.source: cannot import {module_name!r} ({exc}); the project root "
-                            "is importable, so give a module path from there") from None
-    function = getattr(module, attr, None)
+    function = load_attribute(source, f"{where}: data.source")
     if not callable(function):
-        raise OptcheckError(f"{where}: data.source: {module_name!r} has no function {attr!r}")
+        raise OptcheckError(f"{where}: data.source: {source!r} is not a function")
     return function
 
 

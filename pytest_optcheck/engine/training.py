@@ -25,6 +25,7 @@ from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.runtime import keras_runtime
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError, with_user_frames
+from pytest_optcheck.imports import load_attribute
 from pytest_optcheck.spec.suite import (
     ModelSpec,
     Profile,
@@ -69,17 +70,10 @@ def build_model(spec: ModelSpec, suite_path: Any = "") -> Any:
 
 
 def _from_factory(spec: ModelSpec, suite_path: Any) -> Any:
-    import importlib
-
     import keras
 
     where = f"{suite_path}: model.factory {spec.factory!r}"
-    module_name, _, attr = spec.factory.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise OptcheckError(f"{where}: cannot load it ({exc}); the project root is importable, "
-                            "so give a module path from there") from None
+    factory = load_attribute(spec.factory, where)
     try:
         model = factory(**spec.kwargs)
     except Exception as exc:  # the user's factory may raise anything: say which and what

@@ -32,6 +32,7 @@ from pytest_optcheck.plugin.session import (
     suite_files,
     suite_locations,
 )
+from pytest_optcheck.runs.cache import CACHE_NAME, RUNS
 from pytest_optcheck.spec.suite import importable_from
 
 
@@ -75,7 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _options(config: pytest.Config) -> Options:
     update = (UpdateMode.ALL if config.getoption("optcheck_update_all")
               else UpdateMode.FAILING if config.getoption("optcheck_update") else None)
-    cache = None if config.getoption("optcheck_no_cache") or getattr(config, "cache", None) is None else config.cache.mkdir("optcheck")
+    cache = None if config.getoption("optcheck_no_cache") or getattr(config, "cache", None) is None else config.cache.mkdir(CACHE_NAME)
     return Options(
         enabled=config.getoption("optcheck"),
         profile=config.getoption("optcheck_profile") or config.getini("optcheck_profile") or None,
@@ -83,7 +84,7 @@ def _options(config: pytest.Config) -> Options:
         update=update,
         data_dir=config.getoption("optcheck_data_dir") or config.getini("optcheck_data_dir") or None,
         allow_download=config.getoption("optcheck_download"),
-        cache_root=None if cache is None else cache / "runs",
+        cache_root=None if cache is None else cache / RUNS,
         report=_path_option(config, "optcheck_report"),
         plots=_path_option(config, "optcheck_plots"),
     )

@@ -15,6 +15,12 @@ from pathlib import Path
 from pytest_optcheck import atomic
 from pytest_optcheck.engine.result import RunResult
 
+# Where runs are cached: inside pytest's cache folder (config.cache.mkdir(CACHE_NAME) / RUNS),
+# which the `optcheck` command reads at PYTEST_CACHE_RUNS when started from the same folder.
+CACHE_NAME = "optcheck"
+RUNS = "runs"
+PYTEST_CACHE_RUNS = Path(".pytest_cache") / "d" / CACHE_NAME / RUNS
+
 
 class RunCache:
     def __init__(self, root: Path | None):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_optcheck.engine.result import FORMAT
+from pytest_optcheck.imports import find_attribute
 from pytest_optcheck.spec.suite import OptimizerSpec, Profile, Suite
 
 # The harness's own package: code under it is what the harness tests, not the user's.
@@ -43,15 +44,13 @@ def user_code_digest(import_paths: list[str]) -> str:
     function edited in the same package changes the digest, so the run cache never
     serves a run of code that has changed since.
     """
-    import importlib
     import inspect
 
     files: set[Path] = set()
     for import_path in import_paths:
-        module_name, _, attr = import_path.partition(":")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError):
+        module_name = import_path.partition(":")[0]
+        target = find_attribute(import_path)
+        if target is None:
             continue  # the run reports the error before anything trains
         owners = inspect.getmro(target) if inspect.isclass(target) else (target,)
         for owner in owners:
