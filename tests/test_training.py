@@ -31,7 +31,10 @@ def test_same_seed_twice_gives_identical_runs(setup):
 
 def test_engine_equals_plain_model_fit(setup):
     """What a user would write by hand, with no steps_per_execution, gives the same bits."""
+    from pytest_optcheck.engine.runtime import tensorflow
+
     suite, profile, dataset = setup
+    tensorflow()  # op determinism for the plain fit too, whichever test ran first
     import keras
 
     x, y = training_arrays(dataset, profile)

@@ -18,9 +18,13 @@ import numpy as np
 
 def nudge_weights(model: Any, nudge_seed: int) -> None:
     """Move every nonzero weight of `model` one ulp up or down, deterministically for `nudge_seed`."""
+    import keras
+
     rng = np.random.default_rng(nudge_seed)
     for variable in model.weights:
-        values = np.asarray(variable.numpy())
+        # convert_to_numpy: the same values on every backend, without the NumPy 2 copy warning
+        # JAX arrays raise through variable.numpy().
+        values = np.array(keras.ops.convert_to_numpy(variable.value))
         up = rng.integers(0, 2, size=values.shape).astype(bool)
         target = np.where(up, np.inf, -np.inf).astype(values.dtype)
         moved = np.where(values != 0, np.nextafter(values, target), values)
