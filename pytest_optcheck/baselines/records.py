@@ -158,7 +158,7 @@ def read_file(path: Path) -> dict[str, Any] | None:
     found = data.get("format")
     if isinstance(found, int) and not isinstance(found, bool) and found > FORMAT:
         raise BaselineError(f"{path}: written by a newer pytest-optcheck (file format {found}; this version reads "
-                            f"format {FORMAT}). Upgrade: pip install -U pytest-optcheck")
+                            f"format {FORMAT}). Upgrade: pip install -U pytest-optcheck; or {fix_hint(path)}")
     if found != FORMAT:
         raise BaselineError(f"{path}: format {found!r}, expected {FORMAT}; {fix_hint(path)}")
     return data
