@@ -22,7 +22,11 @@ class Raising(keras.optimizers.SGD):
 
 def failure_text(result) -> str:
     text = result.stdout.str()
-    return text[text.index("= FAILURES ="):text.index("short test summary")] if "= FAILURES =" in text else text
+    if "= FAILURES =" not in text:
+        return text
+    text = text[text.index("= FAILURES ="):]
+    ends = [text.index(m) for m in ("warnings summary", "short test summary", "= PASSES =") if m in text]
+    return text[:min(ends)] if ends else text  # the failures alone: not pytest's warnings summary
 
 
 @pytest.mark.parametrize("change, said", [
