@@ -96,8 +96,9 @@ def choose_backend(name: str, where: str) -> None:
     if name not in BACKENDS:
         raise ValueError(f"{where} {name}: the harness trains on {' or '.join(BACKENDS)}")
     keras = sys.modules.get("keras")
-    if keras is not None and getattr(getattr(keras, "backend", None), "backend", lambda: name)() != name:
-        raise ValueError(f"{where} {name}: Keras was already imported on the {keras.backend.backend()} backend "
+    loaded = keras.backend.backend() if keras is not None else name  # Keras fixes its backend on import
+    if loaded != name:
+        raise ValueError(f"{where} {name}: Keras was already imported on the {loaded} backend "
                          "(by a conftest or plugin?); set KERAS_BACKEND before it is imported")
     os.environ["KERAS_BACKEND"] = name
     environment.cache_clear()

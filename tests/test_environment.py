@@ -88,3 +88,19 @@ def test_a_backend_is_chosen_before_keras_is_imported_and_gets_its_own_baselines
         environment.cache_clear()
     assert "backend" not in environment()  # TensorFlow's identities are the ones baselines always had
     assert folder_name("ci", "tensorflow") == "ci" and folder_name("ci", "jax") == "ci@jax"
+
+
+def test_a_backend_cannot_be_chosen_after_keras_was_imported_on_another(monkeypatch):
+    import sys
+    import types
+
+    import pytest
+
+    from pytest_optcheck.environment import choose_backend
+
+    imported = types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: "tensorflow"))
+    monkeypatch.setitem(sys.modules, "keras", imported)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with pytest.raises(ValueError, match="Keras was already imported on the tensorflow backend"):
+        choose_backend("jax", "--optcheck-backend")
+    choose_backend("tensorflow", "--optcheck-backend")  # the backend it has: fine

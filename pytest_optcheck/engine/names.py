@@ -1,4 +1,4 @@
-"""The loss and metric names a suite gives Keras, checked before anything trains.
+"""What a suite names for Keras, checked before anything trains: loss, metrics, the optimizer.
 
 Keras reports an unknown name from deep inside `compile` or the first training
 step, hundreds of lines down a traceback. Asked here first, the answer is one line
@@ -44,3 +44,15 @@ def check_loss_and_metrics(suite: Suite) -> None:
         except (ValueError, TypeError):
             raise SuiteSetupError(f"{suite.path}: training.metrics: {metric!r} is not a Keras metric"
                                 f"{_nearest(metric, _known(keras.metrics))}") from None
+
+
+def check_before_training(suite: Suite, optimizer: str) -> None:
+    """Everything an optimizer's run needs from the suite, resolved once, before it trains.
+
+    An unknown class or a refused argument fails only that optimizer's items; an unknown
+    loss or metric fails the suite's (SuiteSetupError).
+    """
+    from pytest_optcheck.engine.optimizers import check_optimizer
+
+    check_loss_and_metrics(suite)
+    check_optimizer(suite, optimizer)

@@ -172,12 +172,6 @@ class TracedModels:
             self._kept[key] = fresh
         return fresh
 
-    def clear(self) -> None:
-        import keras
-
-        self._kept.clear()
-        keras.backend.clear_session()
-
 
 def _copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
     """Copy a fresh model's and built optimizer's values into `kept`; False (nothing copied) if they differ in shape."""

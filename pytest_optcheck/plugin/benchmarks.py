@@ -95,11 +95,9 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, sui
     profile = state.profile(suite)
     seed = profile.seeds[0]
 
-    from pytest_optcheck.engine.names import check_loss_and_metrics
-    from pytest_optcheck.engine.optimizers import check_optimizer
+    from pytest_optcheck.engine.names import check_before_training
 
-    check_loss_and_metrics(suite)  # one clear line, not Keras's traceback from inside compile
-    check_optimizer(suite, optimizer)
+    check_before_training(suite, optimizer)  # one clear line, not Keras's traceback from inside compile
 
     from pytest_optcheck.engine.training import (
         compiled_model,

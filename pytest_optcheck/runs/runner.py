@@ -69,8 +69,7 @@ class Runner:
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None) -> RunResult:
-        from pytest_optcheck.engine.names import check_loss_and_metrics
-        from pytest_optcheck.engine.optimizers import check_optimizer
+        from pytest_optcheck.engine.names import check_before_training
         from pytest_optcheck.engine.runtime import native_log
         from pytest_optcheck.engine.training import (
             train,  # imports TensorFlow: only when something trains
@@ -82,8 +81,7 @@ class Runner:
                 # An unknown class or a refused argument is reported before anything trains, and
                 # fails only the items of that optimizer. A fully cached session never needs
                 # Keras, so it never pays for importing it.
-                check_loss_and_metrics(suite)
-                check_optimizer(suite, optimizer)
+                check_before_training(suite, optimizer)
                 self._checked.add((suite.path, optimizer))
             if progress is not None:
                 progress.run_started(RunLabel(suite.name, profile.name, optimizer, seed, nudge), profile.epochs)
