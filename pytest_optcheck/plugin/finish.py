@@ -13,7 +13,7 @@ from pytest_optcheck.baselines.records import (
 )
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.plugin.session import OptcheckSession
-from pytest_optcheck.render.report import ReportInput, render_markdown, render_terminal
+from pytest_optcheck.render.report import ReportInput, plural, render_markdown, render_terminal
 from pytest_optcheck.spec.suite import Suite
 
 
@@ -76,13 +76,9 @@ def claim_lines(state: OptcheckSession) -> list[str]:
     if state.options.update:
         return lines  # the records are being rewritten: "baselines written" below says how
     for how, claims in sorted(by_kind.items()):
-        lines.append(f"{_plural(len(claims), 'claim')} {how}: {', '.join(sorted(claims))}; "
+        lines.append(f"{plural(len(claims), 'claim')} {how}: {', '.join(sorted(claims))}; "
                      "--optcheck-update rewrites the records")
     return lines
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInput]:

@@ -19,7 +19,7 @@ from pytest_optcheck.baselines.compare import check_curves
 from pytest_optcheck.engine.fashion_mnist import DataError
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError, SuiteSetupError
-from pytest_optcheck.judge.claims import Verdict, describe
+from pytest_optcheck.judge.claims import Verdict, describe, seeds_wanted
 from pytest_optcheck.judge.outcome import INCONCLUSIVE, Outcome, claim_outcome
 from pytest_optcheck.plugin.session import (
     SKIP_REASON,
@@ -239,8 +239,7 @@ class ClaimItem(OptcheckItem):
     def optimizers(self) -> tuple[str, ...]:
         return self.claim.optimizers
 
-    def _recorded(self, state: OptcheckSession) -> records.ClaimRecord | None:
-        path = baselines.claims_path(state.baseline_root(), self.suite, state.profile(self.suite))
+    def _recorded(self, path: Path) -> records.ClaimRecord | None:
         stored = records.load_claims_baseline(path)
         return None if stored is None else stored.claims.get(self.claim.id)
 
@@ -259,7 +258,7 @@ class ClaimItem(OptcheckItem):
             state.record_measured(self.suite, profile, name)
         summary = describe(verdict, self.claim.metric)
         try:
-            recorded = self._recorded(state)
+            recorded = self._recorded(path)
         except OptcheckError as exc:
             recorded, damaged = None, f"{self.name}: {exc}\nOr rewrite it from fresh runs: {state.refresh_command(self.nodeid)}"
         else:
@@ -307,9 +306,7 @@ class ClaimItem(OptcheckItem):
         raise AssertionError(f"{self.name}: the claim does not hold (expected: holds)\n  now: {summary}{said}{note}")
 
     def _ways_out(self, profile: Profile, verdict: Verdict) -> str:
-        needed = verdict.evidence.seeds_needed
-        wanted = (f"at this share it would take {needed} seeds" if needed is not None
-                  else "at this share no number of seeds up to 1000 would decide it")
+        wanted = seeds_wanted(verdict.evidence.seeds_needed, verdict.evidence.seeds)
         return (f"Ways out: {wanted}; raise seeds.max of [profiles.{profile.name}] in {self.suite.path}, "
                 f"run a bigger profile (--optcheck-profile NAME), or say the claim is undecided here: "
                 f"expect = {{ {profile.name} = \"undecided\" }} with because = \"...\" in its [[claims]] entry.")
