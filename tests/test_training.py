@@ -175,3 +175,20 @@ def test_a_model_that_differs_from_seed_to_seed_trains_on_a_fresh_build(setup, t
         a = train(suite, "sgd", seed, profile, dataset, models=fresh)
         b = train(suite, "sgd", seed, profile, dataset, models=kept)
         assert a.history == b.history, seed
+
+
+def test_a_kept_model_never_serves_an_optimizer_with_other_hyperparameters(setup):
+    """A kept model has the optimizer's hyperparameters traced in: a changed beta_1 (same variables) trains anew."""
+    import dataclasses
+
+    from pytest_optcheck.engine.training import TracedModels
+
+    suite, profile, dataset = setup
+    kept = TracedModels()
+    plain = train(suite, "adam", 0, profile, dataset, models=kept)
+    spec = suite.optimizer("adam")
+    changed = dataclasses.replace(suite, optimizers={**suite.optimizers, "adam": dataclasses.replace(
+        spec, kwargs={**spec.kwargs, "beta_1": 0.5})})
+    mutated = train(changed, "adam", 0, profile, dataset, models=kept)
+    fresh = train(changed, "adam", 0, profile, dataset, models=TracedModels(reference=True))
+    assert mutated.history == fresh.history != plain.history

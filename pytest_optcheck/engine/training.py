@@ -13,6 +13,7 @@ less Python overhead, so the per-epoch metrics are bit-identical.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -157,8 +158,14 @@ class TracedModels:
             from pytest_optcheck.engine.nudge import nudge_weights
 
             nudge_weights(fresh, nudge)
-        opt = make_optimizer(suite.optimizer(optimizer), suite)
-        key = (str(suite.path), optimizer)
+        spec = suite.optimizer(optimizer)
+        opt = make_optimizer(spec, suite)
+        # A kept model's step function has the optimizer's class and every hyperparameter
+        # but its variables (the learning rate, say) traced in, and the loss and metrics:
+        # it serves only runs of exactly that optimizer, model and training.
+        key = (str(suite.path), type(opt), json.dumps(
+            {"kwargs": spec.kwargs, "model": suite.model.identity(), "training": suite.training.__dict__},
+            sort_keys=True, default=str))
         # On JAX a kept model trains, but not on the shuffle order a fresh build draws: JAX builds fresh.
         keep = not self.reference and keras.backend.backend() == "tensorflow"
         kept = self._kept.get(key) if keep else None
