@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pytest_optcheck.engine.compiled import Fitted
+from pytest_optcheck.engine.compiled import fit as compiled_fit
 from pytest_optcheck.engine.fashion_mnist import Dataset
 from pytest_optcheck.engine.optimizers import make_optimizer
 from pytest_optcheck.engine.result import RunResult
@@ -152,21 +154,7 @@ class TracedModels:
         keras_runtime()
         import keras
 
-        keras.utils.set_random_seed(seed)
-        fresh = build_model(suite.model, suite.path)
-        if nudge is not None:
-            from pytest_optcheck.engine.nudge import nudge_weights
-
-            nudge_weights(fresh, nudge)
-        spec = suite.optimizer(optimizer)
-        opt = make_optimizer(spec, suite)
-        # A kept model's step function has the optimizer's class and every hyperparameter
-        # but its variables (the learning rate, say) traced in, and the loss and metrics:
-        # it serves only runs of exactly that optimizer, model and training.
-        key = (str(suite.path), type(opt), json.dumps(
-            {"kwargs": spec.kwargs, "model": suite.model.identity(), "training": suite.training.__dict__},
-            sort_keys=True, default=str))
-        # On JAX a kept model trains, but not on the shuffle order a fresh build draws: JAX builds fresh.
+        fresh, opt, key = self._fresh(suite, optimizer, seed, nudge)
         keep = not self.reference and keras.backend.backend() == "tensorflow"
         kept = self._kept.get(key) if keep else None
         if kept is not None:
@@ -178,6 +166,49 @@ class TracedModels:
         if keep:
             self._kept[key] = fresh
         return fresh
+
+    def program(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> tuple[Any, Any] | None:
+        """On JAX: the run's fresh compiled model and the kept epoch program that trains it (see compiled.py).
+
+        None where that path does not apply (TensorFlow, reference mode, a Keras without it);
+        the run then trains with `fit`.
+        """
+        keras_runtime()
+        import keras
+
+        if self.reference or keras.backend.backend() != "jax":
+            return None
+        try:
+            from pytest_optcheck.engine.compiled import EpochProgram
+        except ImportError:  # a Keras whose JAX trainer lacks what compiled.py uses
+            return None
+        fresh, opt, key = self._fresh(suite, optimizer, seed, nudge)
+        fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics))
+        program = self._kept.get(key)
+        if program is None:
+            program = self._kept[key] = EpochProgram(fresh)
+        return fresh, program
+
+    def _fresh(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> tuple[Any, Any, tuple]:
+        """The run's seeded (and nudged) model, its optimizer, and the key of what may be kept for it."""
+        keras_runtime()
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        fresh = build_model(suite.model, suite.path)
+        if nudge is not None:
+            from pytest_optcheck.engine.nudge import nudge_weights
+
+            nudge_weights(fresh, nudge)
+        spec = suite.optimizer(optimizer)
+        opt = make_optimizer(spec, suite)
+        # What is kept has the optimizer's class and every hyperparameter but its variables
+        # (the learning rate, say) traced in, and the loss and metrics: it serves only runs
+        # of exactly that optimizer, model and training.
+        key = (str(suite.path), type(opt), json.dumps(
+            {"kwargs": spec.kwargs, "model": suite.model.identity(), "training": suite.training.__dict__},
+            sort_keys=True, default=str))
+        return fresh, opt, key
 
 
 def _copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
@@ -205,15 +236,17 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
     """
     models = _MODELS if models is None else models
     x, y = training_arrays(dataset, profile)
-    model = models.model(suite, optimizer, seed, nudge)
-    clock = epoch_clock(on_epoch)
-    model.fit(x, y, epochs=profile.epochs, callbacks=[clock], **fit_arguments(suite.training))
-    history = epoch_history(model.history.history, suite)
-    test = None
-    if clock.diverged_at is None:
-        scores = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
-                                verbose=0, return_dict=True)
-        test = {m: float(scores[m]) for m in ("loss", *suite.training.metrics) if m in scores}
+    compiled = models.program(suite, optimizer, seed, nudge)
+    if compiled is not None:
+        training = suite.training
+        fitted = compiled_fit(compiled[1], compiled[0], x, y, epochs=profile.epochs, batch_size=training.batch_size,
+                              validation_split=training.validation_split, shuffle=training.shuffle,
+                              test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
+    else:
+        fitted = _fit(models.model(suite, optimizer, seed, nudge), x, y, profile.epochs, suite, dataset, on_epoch)
+    history = epoch_history(fitted.history, suite)
+    test = None if fitted.test is None else {
+        m: float(fitted.test[m]) for m in ("loss", *suite.training.metrics) if m in fitted.test}
     if models.reference:
         import keras
 
@@ -225,13 +258,25 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
         epochs=profile.epochs,
         train_samples=len(x),
         history=history,
-        epoch_seconds=clock.seconds,
+        epoch_seconds=fitted.seconds,
         test=test,
-        diverged_at=clock.diverged_at,
+        diverged_at=fitted.diverged_at,
         environment=environment(),
         key=key,
         nudge=nudge,
     )
+
+
+def _fit(model: Any, x: Any, y: Any, epochs: int, suite: Suite, dataset: Dataset,
+         on_epoch: Callable[[int], None] | None) -> Fitted:
+    """Keras's own `fit` and `evaluate` on a compiled model."""
+    clock = epoch_clock(on_epoch)
+    model.fit(x, y, epochs=epochs, callbacks=[clock], **fit_arguments(suite.training))
+    test = None
+    if clock.diverged_at is None:
+        test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
+                              verbose=0, return_dict=True)
+    return Fitted(model.history.history, clock.seconds, clock.diverged_at, test)
 
 
 def epoch_history(logged: dict[str, list], suite: Suite) -> dict[str, list[float]]:
