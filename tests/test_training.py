@@ -192,3 +192,36 @@ def test_a_kept_model_never_serves_an_optimizer_with_other_hyperparameters(setup
     mutated = train(changed, "adam", 0, profile, dataset, models=kept)
     fresh = train(changed, "adam", 0, profile, dataset, models=TracedModels(reference=True))
     assert mutated.history == fresh.history != plain.history
+
+
+def test_a_diverging_run_stops_at_the_same_epoch_on_a_kept_model(setup):
+    """A run whose loss turns non-finite stops after that epoch and has no test scores, kept or fresh."""
+    import dataclasses
+
+    from pytest_optcheck.engine.training import TracedModels
+
+    suite, profile, dataset = setup
+    spec = suite.optimizer("sgd")
+    wild = dataclasses.replace(suite, optimizers={**suite.optimizers, "sgd": dataclasses.replace(
+        spec, kwargs={"learning_rate": float("nan")})})  # every weight NaN after one step
+    kept, fresh = TracedModels(), TracedModels(reference=True)
+    train(suite, "sgd", 1, profile, dataset, models=kept)  # something kept first
+    a = train(wild, "sgd", 0, profile, dataset, models=kept)
+    b = train(wild, "sgd", 0, profile, dataset, models=fresh)
+    assert a.diverged_at == b.diverged_at == 1 and a.test is None and b.test is None
+    assert a.to_json()["history"] == b.to_json()["history"]
+    assert len(a.epoch_seconds) == 1
+
+
+def test_on_jax_runs_train_on_kept_epoch_programs(setup):
+    """On JAX the kept things are compiled epoch programs (engine/compiled.py), not a fallback to fit."""
+    import keras
+
+    from pytest_optcheck.engine.compiled import EpochProgram
+    from pytest_optcheck.engine.training import TracedModels
+
+    suite, profile, dataset = setup
+    kept = TracedModels()
+    train(suite, "adam", 0, profile, dataset, models=kept)
+    kind = EpochProgram if keras.backend.backend() == "jax" else keras.Model
+    assert [type(v) for v in kept._kept.values()] and all(isinstance(v, kind) for v in kept._kept.values())
