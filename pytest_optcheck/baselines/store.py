@@ -8,6 +8,7 @@ and indented so that a refresh reads as a git diff.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,46 @@ def format_differences(differences: list[Difference], limit: int = 20) -> str:
     return table
 
 
+@dataclass(frozen=True)
+class Move:
+    """The largest per-epoch move of a curve between two sets of runs (seed id -> run dicts)."""
+
+    size: float  # |after - before|; infinite where one side is finite and the other not
+    seed: str
+    metric: str
+    epoch: int
+    before: float | None  # None: not finite
+    after: float | None
+
+    def describe(self) -> str:
+        """'-0.0123 (seed 1, epoch 3)', or which way finiteness switched."""
+        if math.isinf(self.size):
+            shown = "finite -> not finite" if self.after is None else "not finite -> finite"
+        else:
+            shown = f"{self.after - self.before:+.3g}"
+        return f"{shown} (seed {self.seed}, epoch {self.epoch})"
+
+
+def largest_move(old: Mapping[str, dict], new: Mapping[str, dict], metrics: Iterable[str]) -> Move | None:
+    """The biggest move of any of `metrics` at any epoch of a seed both have; None where there is nothing to compare.
+
+    A curve that turned non-finite (or finite) outweighs any numeric move. The one
+    measure of "how much moved" that refreshes (`largest_change`) and `optcheck diff` print.
+    """
+    best = None
+    for seed in sorted(set(old) & set(new), key=int):
+        for metric in metrics:
+            before = old[seed]["history"].get(metric, [])
+            after = new[seed]["history"].get(metric, [])
+            for epoch, (a, b) in enumerate(zip(before, after), start=1):
+                if a is None and b is None:
+                    continue
+                size = math.inf if (a is None) != (b is None) else abs(b - a)
+                if best is None or size > best.size:
+                    best = Move(size, seed, metric, epoch, a, b)
+    return best
+
+
 def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
     """A one-line description of how much an optimizer's curves moved in a refresh."""
     if old is None:
@@ -196,21 +237,19 @@ def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
     prefix = "noise envelope added; " if old.noise is None and "noise" in new else ""
     if "data" not in old.data and "data" in new:
         prefix += "data source and checksum recorded; "
-    old = old.data
-    best: tuple[float, str] = (-1.0, "")
-    for seed, run in new["seeds"].items():
-        previous = old.get("seeds", {}).get(seed)
-        if previous is None:
-            return f"seed {seed} added"
-        for metric in ordered(run["history"]):
-            for epoch, (a, b) in enumerate(zip(previous["history"].get(metric, []), run["history"][metric]), start=1):
-                if a is None or b is None:
-                    continue
-                if abs(b - a) > best[0]:
-                    best = (abs(b - a), f"{metric} seed {seed} epoch {epoch}: {a:.6g} -> {b:.6g} ({b - a:+.3g})")
-    if best[0] == 0.0:
+    added = sorted(set(new["seeds"]) - set(old.data.get("seeds", {})), key=int)
+    if added:
+        return f"seed {added[0]} added"
+    metrics = ordered({m for run in new["seeds"].values() for m in run["history"]})
+    move = largest_move(old.data.get("seeds", {}), new["seeds"], metrics)
+    if move is None:
+        return prefix + "no comparable values"
+    if move.size == 0.0:
         return prefix + "curves unchanged (bit-identical)"
-    return prefix + ("largest change: " + best[1] if best[1] else "no comparable values")
+    shown = lambda v: "not finite" if v is None else f"{v:.6g}"  # noqa: E731
+    return (prefix + f"largest change: {move.metric} seed {move.seed} epoch {move.epoch}: "
+            f"{shown(move.before)} -> {shown(move.after)}"
+            + ("" if math.isinf(move.size) else f" ({move.after - move.before:+.3g})"))
 
 
 def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
