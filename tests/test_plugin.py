@@ -63,6 +63,18 @@ def test_without_the_flag_items_are_skipped_naming_it(project):
     assert not (project.path / "baselines").exists()
 
 
+def test_with_the_flag_but_no_suite_files_it_says_where_it_looked(pytester):
+    """--optcheck in a project without suites names the folder it searched and the ini key, not an import hint."""
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    result = pytester.runpytest("--optcheck", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    has_lines(result, "optcheck", f"no suite files (*.toml) under {pytester.path / 'suites'}", "optcheck_suites = ")
+    found = pytester.runpytest("--optcheck", "-p", "no:randomly", "--collect-only")
+    assert "no suite files" in found.stdout.str()
+    pytester.makefile(".toml", **{"suites/tiny": TINY_SUITE})
+    assert "no suite files" not in pytester.runpytest("--optcheck", "--collect-only").stdout.str()
+
+
 def test_items_have_readable_selectable_ids(project):
     result = project.runpytest("--collect-only", "-q")
     has_lines(result, "suites/tiny.toml::curve[sgd]", "suites/tiny.toml::curve[adam]", "suites/tiny.toml::claim[adam-beats-sgd]")

@@ -251,10 +251,17 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     state = config.stash.get(session_key, None)
-    if state is None or not state.options.enabled or not state.summary:
+    if state is None or not state.options.enabled:
+        return
+    lines = state.summary
+    if not suite_files(config):  # --optcheck, but nothing to check: say where the harness looked
+        where = ", ".join(str(p) for p in suite_locations(config))
+        lines = [f"no suite files (*.toml) under {where}: write one there (see the tutorial), or name their "
+                 "folder in the ini file: optcheck_suites = path/to/suites", *lines]
+    if not lines:
         return
     terminalreporter.write_sep("-", "optcheck")
-    for line in state.summary:
+    for line in lines:
         terminalreporter.write_line(line)
 
 
