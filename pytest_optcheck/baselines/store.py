@@ -144,10 +144,21 @@ class Comparison:
     values: int  # how many values were compared
 
 
+def curves_identical(old: dict, new: dict) -> bool:
+    """The same seeds, and every per-epoch value and test metric equal to the last bit (timings aside).
+
+    The one meaning of "identical" for two optimizer baselines (the curve check, the
+    report's change column, `optcheck diff`).
+    """
+    old_seeds, new_seeds = old.get("seeds", {}), new.get("seeds", {})
+    return set(old_seeds) == set(new_seeds) and all(
+        run["history"] == old_seeds[seed]["history"] and (run.get("test") or {}) == (old_seeds[seed].get("test") or {})
+        for seed, run in new_seeds.items())
+
+
 def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tolerance]) -> Comparison:
     """Compare two optimizer baselines value by value with fixed tolerances (`measured` built from the runs)."""
     differences: list[Difference] = []
-    identical = True
     count = 0
     for seed in sorted(set(baseline["seeds"]) | set(measured["seeds"]), key=int):
         old = baseline["seeds"].get(seed)
@@ -159,7 +170,6 @@ def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tole
                 a = old_values[epoch - 1] if epoch <= len(old_values) else None
                 b = new_values[epoch - 1] if epoch <= len(new_values) else None
                 count += 1
-                identical &= a == b
                 in_both = epoch <= min(len(old_values), len(new_values))
                 if in_both and a is None and b is None:
                     continue  # non-finite on both sides: the same divergence
@@ -167,10 +177,7 @@ def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tole
                 if a is None or b is None or not tolerance.allows(a, b):
                     shown = tolerance.describe(a) if a is not None else "-"
                     differences.append(Difference(seed, metric, epoch, a, b, shown))
-        old_test = (old or {}).get("test") or {}
-        new_test = (new or {}).get("test") or {}
-        identical &= old_test == new_test
-    return Comparison(differences, identical, count)
+    return Comparison(differences, curves_identical(baseline, measured), count)
 
 
 def format_differences(differences: list[Difference], limit: int = 20) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from pytest_optcheck.baselines.store import largest_move
+from pytest_optcheck.baselines.store import curves_identical, largest_move
 from pytest_optcheck.metrics import ordered
 from pytest_optcheck.render.report import (
     DASH,
@@ -89,12 +89,6 @@ def curve_rows(old: ReportInput, new: ReportInput, names: list[str]) -> list[lis
     return rows
 
 
-def unchanged(old: dict, new: dict) -> bool:
-    seeds = common_seeds(old, new)
-    return bool(seeds) and set(old["seeds"]) == set(new["seeds"]) and all(
-        old["seeds"][s]["history"] == new["seeds"][s]["history"] for s in seeds)
-
-
 def curves_section(old: ReportInput, new: ReportInput) -> Section:
     names = [n for n in order_names(new.optimizers, new.suite) if n in old.optimizers]
     if not names:
@@ -102,7 +96,7 @@ def curves_section(old: ReportInput, new: ReportInput) -> Section:
     headers = ["optimizer", "metric", "old", "new", "change", "largest per-epoch change"]
     notes = [("Old and new: the mean over the seeds both sides have, at each side's final epoch. Largest "
               "per-epoch change: the biggest |new − old| at any epoch of any of those seeds.")]
-    same = [label_of(new, n) for n in names if unchanged(old.optimizers[n], new.optimizers[n])]
+    same = [label_of(new, n) for n in names if curves_identical(old.optimizers[n], new.optimizers[n])]
     if same:
         notes.append(f"Bit-identical curves ({len(same)} of {len(names)}): {', '.join(same)}.")
     return Section("Curves at the final epoch", table=Table(headers, curve_rows(old, new, names)), notes=notes)

@@ -224,17 +224,6 @@ def fit_seconds(optimizer: dict) -> float | None:
     return statistics.fmean(totals) if totals else None
 
 
-def curves_identical(old: dict, new: dict) -> bool:
-    """Every per-epoch value and test metric equal to the last bit (timings aside)."""
-    if set(old.get("seeds", {})) != set(new.get("seeds", {})):
-        return False
-    for seed, run in new["seeds"].items():
-        previous = old["seeds"][seed]
-        if run["history"] != previous["history"] or run.get("test") != previous.get("test"):
-            return False
-    return True
-
-
 def seconds_text(value: float | None) -> str:
     if value is None:
         return DASH
@@ -395,7 +384,7 @@ def baseline_change(inp: ReportInput, name: str) -> str:
     if old is None:
         return "no baseline"
     new = inp.optimizers[name]
-    if curves_identical(old, new):
+    if baselines.curves_identical(old, new):
         return "identical"
     if divergence(new) and not divergence(old):
         return "diverged; the baseline did not"
