@@ -33,6 +33,16 @@ from typing import Any
 import numpy as np
 
 
+def available() -> bool:
+    """True if this Keras has the JAX trainer parts `fit` below relies on (Keras 3's JAX backend)."""
+    try:
+        from keras.src.backend.jax.trainer import JAXEpochIterator  # noqa: F401
+        from keras.src.trainers.data_adapters.array_slicing import train_validation_split  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @dataclass
 class Fitted:
     """What `fit` and `evaluate` would have given: per-epoch logs, seconds, the diverged epoch, test scores."""

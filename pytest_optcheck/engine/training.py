@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pytest_optcheck.engine import compiled
 from pytest_optcheck.engine.compiled import Fitted
-from pytest_optcheck.engine.compiled import fit as compiled_fit
 from pytest_optcheck.engine.fashion_mnist import Dataset
 from pytest_optcheck.engine.optimizers import make_optimizer
 from pytest_optcheck.engine.result import RunResult
@@ -143,6 +143,9 @@ class TracedModels:
     same order and shapes, in the fresh model and optimizer as in the kept ones.
     Anything else (a factory whose models differ from seed to seed, an optimizer
     whose state is shaped by the weights) trains on a fresh build.
+
+    On JAX what is kept is the optimizer's compiled epoch program instead
+    (`compiled.py`): each run builds fresh and hands its state to it.
     """
 
     def __init__(self, *, reference: bool = False):
@@ -176,17 +179,13 @@ class TracedModels:
         keras_runtime()
         import keras
 
-        if self.reference or keras.backend.backend() != "jax":
-            return None
-        try:
-            from pytest_optcheck.engine.compiled import EpochProgram
-        except ImportError:  # a Keras whose JAX trainer lacks what compiled.py uses
+        if self.reference or keras.backend.backend() != "jax" or not compiled.available():
             return None
         fresh, opt, key = self._fresh(suite, optimizer, seed, nudge)
         fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics))
         program = self._kept.get(key)
         if program is None:
-            program = self._kept[key] = EpochProgram(fresh)
+            program = self._kept[key] = compiled.EpochProgram(fresh)
         return fresh, program
 
     def _fresh(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> tuple[Any, Any, tuple]:
@@ -236,10 +235,10 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
     """
     models = _MODELS if models is None else models
     x, y = training_arrays(dataset, profile)
-    compiled = models.program(suite, optimizer, seed, nudge)
-    if compiled is not None:
+    program = models.program(suite, optimizer, seed, nudge)
+    if program is not None:
         training = suite.training
-        fitted = compiled_fit(compiled[1], compiled[0], x, y, epochs=profile.epochs, batch_size=training.batch_size,
+        fitted = compiled.fit(program[1], program[0], x, y, epochs=profile.epochs, batch_size=training.batch_size,
                               validation_split=training.validation_split, shuffle=training.shuffle,
                               test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
     else:
