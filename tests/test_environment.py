@@ -104,3 +104,39 @@ def test_a_backend_cannot_be_chosen_after_keras_was_imported_on_another(monkeypa
     with pytest.raises(ValueError, match="Keras was already imported on the tensorflow backend"):
         choose_backend("jax", "--optcheck-backend")
     choose_backend("tensorflow", "--optcheck-backend")  # the backend it has: fine
+
+
+def test_a_suite_may_name_its_backend_and_the_option_overrides_it(pytester, monkeypatch):
+    """[suite] backend chooses Keras's backend when no option or ini key does; suites that disagree are refused."""
+    from conftest import TINY_SUITE
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    jax_suite = TINY_SUITE.replace('name = "tiny"', 'name = "tiny"\nbackend = "jax"')
+    pytester.makefile(".toml", **{"suites/a": jax_suite})
+    pytester.makeconftest("import os\n\ndef pytest_collection_finish(session):\n"
+                          "    print('chosen backend:', os.environ.get('KERAS_BACKEND'))\n")
+
+    def chosen(*args):
+        return pytester.runpytest_subprocess("--optcheck", "--collect-only", "-q", *args)
+
+    chosen().stdout.fnmatch_lines(["chosen backend: jax"])
+    chosen("--optcheck-backend", "tensorflow").stdout.fnmatch_lines(["chosen backend: tensorflow"])
+    pytester.makefile(".toml", **{"suites/b": jax_suite.replace('"jax"', '"tensorflow"').replace('"tiny"', '"b"')})
+    refused = chosen()
+    assert refused.ret == 4  # a usage error
+    refused.stderr.fnmatch_lines(["*the suites ask for different Keras backends (*a.toml says jax, *b.toml says "
+                                  "tensorflow)*--optcheck-backend*"])
+    chosen("suites/a.toml").stdout.fnmatch_lines(["chosen backend: jax"])  # only the suites the session runs count
+
+
+def test_an_unknown_suite_backend_is_named(tmp_path):
+    import pytest
+
+    from conftest import TINY_SUITE
+    from pytest_optcheck.errors import OptcheckError
+    from pytest_optcheck.spec.suite import load_suite
+
+    path = tmp_path / "s.toml"
+    path.write_text(TINY_SUITE.replace('name = "tiny"', 'name = "tiny"\nbackend = "torch"'))
+    with pytest.raises(OptcheckError, match=r"suite.backend.*unknown backend; the harness trains on tensorflow or jax"):
+        load_suite(path)

@@ -63,7 +63,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="train even if runs are cached, and store nothing")
     parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
     parser.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
-    parser.add_argument("--backend", choices=BACKENDS, help="Keras backend to train on (default: tensorflow)")
+    parser.add_argument("--backend", choices=BACKENDS, help="Keras backend to train on (default: the suite's backend, else tensorflow)")
 
 
 def training_setup(args: argparse.Namespace, command: str):
@@ -77,6 +77,11 @@ def training_setup(args: argparse.Namespace, command: str):
 
     importable_from(Path.cwd())  # the project's own optimizer modules, as under pytest
     suite = load_suite(args.suite)
+    if suite.backend and not getattr(args, "backend", None):  # the suite's own choice, unless --backend says
+        try:
+            choose_backend(suite.backend, f"{suite.path}: suite.backend =")
+        except ValueError as exc:
+            raise OptcheckError(str(exc)) from None
     names = args.optimizer or list(suite.optimizers)
     for name in names:
         suite.optimizer(name)  # unknown names fail before anything trains

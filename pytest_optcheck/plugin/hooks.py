@@ -55,7 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # Gone: a budget given on the command line made refreshes and plain runs disagree.
     group.addoption("--optcheck-max-seeds", metavar="N", help=argparse.SUPPRESS)
     group.addoption("--optcheck-backend", choices=BACKENDS,
-                    help="Keras backend to train on (ini: optcheck_backend; default: tensorflow); "
+                    help="Keras backend to train on (ini: optcheck_backend; default: the suites' "
+                         "[suite] backend, else tensorflow); "
                          "each backend has baselines of its own (<profile>@<backend>)")
     group.addoption("--optcheck-no-cache", action="store_true",
                     help="train every run even if it is cached, and cache nothing")
@@ -121,14 +122,44 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _choose_backend(config: pytest.Config) -> None:
+    """The option, else the ini key, else the `backend` the session's suites declare (they must agree)."""
     from pytest_optcheck.environment import choose_backend
 
-    chosen = config.getoption("optcheck_backend") or config.getini("optcheck_backend")
+    chosen, where = config.getoption("optcheck_backend"), "--optcheck-backend"
+    if not chosen and config.getini("optcheck_backend"):
+        chosen, where = config.getini("optcheck_backend"), "optcheck_backend (ini)"
+    if not chosen:
+        declared = _declared_backends(config)
+        if len(set(declared.values())) > 1:
+            listed = ", ".join(f"{path} says {backend}" for path, backend in declared.items())
+            raise pytest.UsageError(
+                f"the suites ask for different Keras backends ({listed}), and Keras runs one per process: "
+                "run them in separate sessions, or choose one with --optcheck-backend")
+        if declared:
+            path, chosen = next(iter(declared.items()))
+            where = f"{path}: suite.backend ="
     if chosen:
         try:
-            choose_backend(chosen, "--optcheck-backend")
+            choose_backend(chosen, where)
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def _declared_backends(config: pytest.Config) -> dict[Path, str]:
+    """The `backend` of each suite this session may collect (those under its arguments) that declares one."""
+    state = config.stash[session_key]
+    given = [Path(arg.split("::", 1)[0]).resolve() for arg in config.args]
+    declared = {}
+    for path in suite_files(config):
+        if given and not any(path == g or g in path.parents for g in given):
+            continue
+        try:
+            backend = state.suite(path).backend
+        except OptcheckError:
+            continue  # a broken suite is reported when its file is collected
+        if backend is not None:
+            declared[path] = backend
+    return declared
 
 
 def _warn_outside_declared_range() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_optcheck.environment import BACKENDS
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.metrics import higher_is_better
 from pytest_optcheck.spec.claims import ClaimSpec, parse_claim
@@ -150,6 +151,7 @@ class Suite:
     profiles: dict[str, Profile]
     claims: tuple[ClaimSpec, ...]
     target_loss: float = 0.5  # the report's "epochs to reach" column
+    backend: str | None = None  # the Keras backend the suite asks for; None: the session's
 
     def optimizer(self, name: str) -> OptimizerSpec:
         try:
@@ -248,6 +250,8 @@ def load_suite(path: str | Path) -> Suite:
     description = head.get("description", str, "")
     default_profile = head.get("default_profile", str, "smoke")
     target_loss = head.get("target_loss", float, 0.5, check=_positive)
+    backend = head.get("backend", str, None, check=lambda v: None if v in BACKENDS else
+                       f"unknown backend; the harness trains on {' or '.join(BACKENDS)}")
     head.reject_unknown()
 
     model = _model(root.table("model"))
@@ -262,7 +266,7 @@ def load_suite(path: str | Path) -> Suite:
     claims = _claims(root, optimizers, training.epoch_metrics, tuple(profiles))
     root.reject_unknown()
     return Suite(name, path, description, default_profile, model, training, data, optimizers, profiles, claims,
-                 target_loss)
+                 target_loss, backend)
 
 
 def _model(t: _Table) -> ModelSpec:
