@@ -270,12 +270,13 @@ def _fit(model: Any, x: Any, y: Any, epochs: int, suite: Suite, dataset: Dataset
          on_epoch: Callable[[int], None] | None) -> Fitted:
     """Keras's own `fit` and `evaluate` on a compiled model."""
     clock = epoch_clock(on_epoch)
-    model.fit(x, y, epochs=epochs, callbacks=[clock], **fit_arguments(suite.training))
+    # Read before `evaluate`: Keras 3.0 empties `model.history` when it evaluates.
+    history = dict(model.fit(x, y, epochs=epochs, callbacks=[clock], **fit_arguments(suite.training)).history)
     test = None
     if clock.diverged_at is None:
         test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=suite.training.batch_size,
                               verbose=0, return_dict=True)
-    return Fitted(model.history.history, clock.seconds, clock.diverged_at, test)
+    return Fitted(history, clock.seconds, clock.diverged_at, test)
 
 
 def epoch_history(logged: dict[str, list], suite: Suite) -> dict[str, list[float]]:
