@@ -205,7 +205,7 @@ def test_missing_data_is_one_clear_error(project, tmp_path):
 def test_broken_suite_is_one_collection_error(project):
     project.makefile(".toml", **{"suites/tiny": TINY_SUITE.replace("epochs = 2", 'epochs = "x"')})
     result = project.run_optcheck()
-    has_lines(result, "tiny.toml: profiles.small.epochs: expected int, got 'x'")
+    has_lines(result, "tiny.toml: profiles.small.epochs: expected a whole number, found \"x\"")
     assert "Traceback" not in result.stdout.str()
 
 

@@ -52,7 +52,7 @@ def test_unknown_key_is_rejected(tmp_path):
 
 def test_wrong_type(tmp_path):
     message = error(tmp_path, TINY_SUITE.replace("epochs = 2", 'epochs = "two"'))
-    assert "profiles.small.epochs: expected int, got 'two'" in message
+    assert "profiles.small.epochs: expected a whole number, found \"two\"" in message
 
 
 def test_profile_with_no_seeds(tmp_path):
@@ -229,7 +229,7 @@ def test_a_factory_and_a_data_source_enter_the_baseline_identity_only_when_given
     ('expect = { big = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big: unknown profile; the suite has: small, other"),
     ('expect = { other = "nope" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.other: 'nope' is not an expectation"),
     ("expect = {}", "", "claims[adam-beats-sgd].expect: is an empty table"),
-    ("expect = 3", "", "claims[adam-beats-sgd].expect: expected str or dict, got 3"),
+    ("expect = 3", "", "claims[adam-beats-sgd].expect: expected a string or a table, found 3"),
     ("", 'expect = "undecided"', "profiles.other.because: missing: an expectation other than 'holds' needs a because"),
     ("", 'expect = "sometimes"\nbecause = "x"', "profiles.other.expect: 'sometimes' is not an expectation"),
 ])

@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.evidence import VERDICTS
+from pytest_optcheck.values import kind_problem, shown
 from pytest_optcheck.judge.noise import NoiseEnvelope
 
 FORMAT = 1
@@ -110,10 +111,9 @@ class _Reader:
         value = table[key]
         if value is None and optional:
             return None
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.fail(name, f"expected {_kind_name(kind)}, found {value!r}")
-        if not isinstance(value, kind):
-            raise self.fail(name, f"expected {_kind_name(kind)}, found {_shown(value)}")
+        problem = kind_problem(value, kind)
+        if problem:
+            raise self.fail(name, problem)
         return value
 
     def number(self, value: Any, key: str, *, nullable: bool = False) -> float | None:
@@ -121,24 +121,13 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             wanted = "a number or null" if nullable else "a number"
-            raise self.fail(key, f"expected {wanted}, found {_shown(value)}")
+            raise self.fail(key, f"expected {wanted}, found {shown(value)}")
         return float(value)
 
     def seed(self, key: str, where: str) -> int:
         if not key.lstrip("-").isdigit():
             raise self.fail(f"{where}.{key}", "a seed must be a whole number")
         return int(key)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {dict: "a table", list: "a list", str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def read_file(path: Path) -> dict[str, Any] | None:
@@ -199,7 +188,7 @@ def parse_optimizer_baseline(path: Path, data: dict[str, Any]) -> OptimizerBasel
 
 def _seed_curves(r: _Reader, run: Any, where: str, epochs: int) -> SeedCurves:
     if not isinstance(run, dict):
-        raise r.fail(where, f"expected a table, found {_shown(run)}")
+        raise r.fail(where, f"expected a table, found {shown(run)}")
     history_table = r.get(run, "history", where, dict)
     history = {}
     r.get(history_table, "loss", f"{where}.history", list)  # every run records its loss
@@ -241,7 +230,7 @@ def _noise(r: _Reader, table: dict, epochs: int) -> NoiseEnvelope:
 def _strings(r: _Reader, table: dict, where: str) -> dict[str, str]:
     for key, value in table.items():
         if not isinstance(value, str):
-            raise r.fail(f"{where}.{key}", f"expected a string, found {_shown(value)}")
+            raise r.fail(f"{where}.{key}", f"expected a string, found {shown(value)}")
     return dict(table)
 
 
@@ -264,7 +253,7 @@ def load_claims_baseline(path: Path) -> ClaimsBaseline | None:
 
 def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
     if not isinstance(record, dict):
-        raise r.fail(where, f"expected a table, found {_shown(record)}")
+        raise r.fail(where, f"expected a table, found {shown(record)}")
     verdict = r.get(record, "verdict", where, str)
     if verdict not in VERDICTS:
         raise r.fail(f"{where}.verdict", f"{verdict!r} is not a verdict; expected one of: {', '.join(VERDICTS)}")
@@ -292,7 +281,7 @@ def _pair(r: _Reader, record: dict, key: str, where: str) -> tuple[float, float]
     if value is None:
         return None
     if len(value) != 2:
-        raise r.fail(f"{where}.{key}", f"expected [low, high], found {_shown(value)}")
+        raise r.fail(f"{where}.{key}", f"expected [low, high], found {shown(value)}")
     low, high = (r.number(v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
     if low > high:
         raise r.fail(f"{where}.{key}", f"low {low} is above high {high}")

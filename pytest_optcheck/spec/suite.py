@@ -18,6 +18,7 @@ from typing import Any
 from pytest_optcheck.environment import BACKENDS
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.metrics import higher_is_better
+from pytest_optcheck.values import kind_problem
 from pytest_optcheck.spec.claims import ClaimSpec, parse_claim
 from pytest_optcheck.spec.expectations import (
     Expected,
@@ -198,12 +199,12 @@ class _Table:
             return default
         value = self.data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        # TOML integers are fine where a float is expected; booleans are not numbers here.
+        # TOML integers are fine where a float is expected.
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise self.fail(key, f"expected {names}, got {value!r}")
+        problem = kind_problem(value, kinds)
+        if problem:
+            raise self.fail(key, problem)
         if check is not None:
             problem = check(value)
             if problem:
