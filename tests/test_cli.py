@@ -88,3 +88,16 @@ def test_missing_data_suggests_this_commands_options(capsys, suite_file, tmp_pat
     assert "The folder was chosen by --data-dir / OPTCHECK_DATA_DIR" in err
     assert "optcheck run --data-dir DIR" in err and "optcheck run --download" in err
     assert "--optcheck-" not in err and "trained" not in out
+
+
+def test_a_suite_backend_keras_cannot_switch_to_is_one_clear_error(capsys, tmp_path, tiny_data):
+    """optcheck run follows [suite] backend; once Keras runs on another, it says so naming the suite key."""
+    import keras
+
+    other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    path = tmp_path / "s.toml"
+    path.write_text(TINY_SUITE.replace('name = "tiny"', f'name = "tiny"\nbackend = "{other}"'))
+    assert main(["run", "--suite", str(path), "--data-dir", str(tiny_data), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert f"s.toml: suite.backend = {other}: Keras was already imported on the {keras.backend.backend()} backend" in err
+    assert "Traceback" not in err

@@ -20,6 +20,7 @@ ON_BOTH_BACKENDS = [
     "test_a_kept_model_never_serves_an_optimizer_with_other_hyperparameters",
     "test_a_diverging_run_stops_at_the_same_epoch_on_a_kept_model",
     "test_on_jax_runs_train_on_kept_epoch_programs",
+    "test_without_the_jax_trainer_parts_runs_train_with_fit_and_the_same_numbers",
 ]
 
 

@@ -225,3 +225,21 @@ def test_on_jax_runs_train_on_kept_epoch_programs(setup):
     train(suite, "adam", 0, profile, dataset, models=kept)
     kind = EpochProgram if keras.backend.backend() == "jax" else keras.Model
     assert [type(v) for v in kept._kept.values()] and all(isinstance(v, kind) for v in kept._kept.values())
+
+
+def test_without_the_jax_trainer_parts_runs_train_with_fit_and_the_same_numbers(setup, monkeypatch):
+    """Where this Keras lacks what compiled.py relies on, runs train with `fit`: nothing kept, same curves."""
+    import keras
+
+    from pytest_optcheck.engine import compiled
+    from pytest_optcheck.engine.training import TracedModels
+
+    suite, profile, dataset = setup
+    monkeypatch.setattr(compiled, "available", lambda: False)
+    kept = TracedModels()
+    a = train(suite, "sgd", 0, profile, dataset, models=kept)
+    b = train(suite, "sgd", 0, profile, dataset, models=TracedModels(reference=True))
+    assert a.history == b.history and a.test == b.test
+    assert not any(isinstance(v, compiled.EpochProgram) for v in kept._kept.values())
+    if keras.backend.backend() == "jax":
+        assert not kept._kept  # on JAX fit builds fresh: nothing is kept

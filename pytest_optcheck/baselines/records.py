@@ -17,8 +17,8 @@ from typing import Any
 
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.evidence import VERDICTS
-from pytest_optcheck.values import kind_problem, shown
 from pytest_optcheck.judge.noise import NoiseEnvelope
+from pytest_optcheck.values import kind_problem, shown
 
 FORMAT = 1
 

@@ -253,10 +253,13 @@ def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
         return prefix + "no comparable values"
     if move.size == 0.0:
         return prefix + "curves unchanged (bit-identical)"
-    shown = lambda v: "not finite" if v is None else f"{v:.6g}"  # noqa: E731
     return (prefix + f"largest change: {move.metric} seed {move.seed} epoch {move.epoch}: "
-            f"{shown(move.before)} -> {shown(move.after)}"
+            f"{_value_text(move.before)} -> {_value_text(move.after)}"
             + ("" if math.isinf(move.size) else f" ({move.after - move.before:+.3g})"))
+
+
+def _value_text(value: float | None) -> str:
+    return "not finite" if value is None else f"{value:.6g}"
 
 
 def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:

@@ -235,10 +235,11 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
     """
     models = _MODELS if models is None else models
     x, y = training_arrays(dataset, profile)
-    program = models.program(suite, optimizer, seed, nudge)
-    if program is not None:
+    on_program = models.program(suite, optimizer, seed, nudge)
+    if on_program is not None:
+        model, program = on_program
         training = suite.training
-        fitted = compiled.fit(program[1], program[0], x, y, epochs=profile.epochs, batch_size=training.batch_size,
+        fitted = compiled.fit(program, model, x, y, epochs=profile.epochs, batch_size=training.batch_size,
                               validation_split=training.validation_split, shuffle=training.shuffle,
                               test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
     else:

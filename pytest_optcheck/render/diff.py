@@ -53,8 +53,7 @@ def final_mean(optimizer: dict, metric: str, seeds: list[str]) -> float | None:
 
 def largest_change(old: dict, new: dict, metric: str, seeds: list[str]) -> Change:
     """The biggest |new - old| of `metric` at any epoch of the common `seeds`, and any change in epoch counts."""
-    chosen = lambda runs: {seed: runs["seeds"][seed] for seed in seeds}  # noqa: E731
-    move = largest_move(chosen(old), chosen(new), [metric])
+    move = largest_move({s: old["seeds"][s] for s in seeds}, {s: new["seeds"][s] for s in seeds}, [metric])
     best = Change(0.0, "none (bit-identical)") if move is None or move.size == 0.0 else Change(move.size, move.describe())
     for seed in seeds:
         before = len(old["seeds"][seed]["history"].get(metric, []))

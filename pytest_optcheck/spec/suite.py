@@ -18,13 +18,13 @@ from typing import Any
 from pytest_optcheck.environment import BACKENDS
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.metrics import higher_is_better
-from pytest_optcheck.values import kind_problem
 from pytest_optcheck.spec.claims import ClaimSpec, parse_claim
 from pytest_optcheck.spec.expectations import (
     Expected,
     parse_profile_expectation,
     resolve,
 )
+from pytest_optcheck.values import kind_problem
 
 # The data sources the harness ships (engine/sources.py loads them); others are 'package.module:function'.
 BUILT_IN = ("fashion_mnist", "mnist", "noisy_quadratic")
