@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.judge.claims import judge
 from pytest_optcheck.cli.main import main
+from pytest_optcheck.baselines.records import parse_claim_record, parse_optimizer_baseline
 from pytest_optcheck.render.report import ReportInput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +117,19 @@ def report_input(suite, **changes) -> ReportInput:
         "generated": "2024-01-01 12:00", "machine": "test machine (Test CPU)",
     }
     fields.update(changes)
-    return ReportInput(**fields)
+    return ReportInput(**typed(fields))
+
+
+def typed(fields: dict) -> dict:
+    """The report's inputs as the records the harness passes, from the file-format dicts above."""
+    out = dict(fields)
+    for key in ("optimizers", "baseline_optimizers"):
+        if out.get(key) is not None:
+            out[key] = {n: parse_optimizer_baseline(None, d, where=n) for n, d in out[key].items()}
+    for key in ("claims", "baseline_claims"):
+        if out.get(key) is not None:
+            out[key] = {c: parse_claim_record(d, c) for c, d in out[key].items()}
+    return out
 
 
 def write_baselines(root: Path, suite_name="pair", profile="small", optimizers=None, claims=None) -> Path:

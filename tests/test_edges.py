@@ -4,8 +4,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
-
 from conftest import TINY_SUITE
 from test_plugin import baseline, has_lines, project, tensorflow_loaded  # noqa: F401  (fixtures)
 
@@ -53,17 +51,20 @@ def test_versions_outside_the_declared_range_are_named():
 
 
 def test_two_refreshes_at_once_keep_every_claim_record(tmp_path):
+    import dataclasses
+
+    from pytest_optcheck.baselines.records import load_claims_baseline
     from pytest_optcheck.plugin.session import BaselineWrite, OptcheckSession, Options
 
     path = tmp_path / "claims.json"
-    stored = json.loads((Path(__file__).parents[1] / "baselines/article/ci/claims.json").read_text())
-    header = {k: v for k, v in stored.items() if k != "claims"}
-    record = next(iter(stored["claims"].values()))
+    stored = load_claims_baseline(Path(__file__).parents[1] / "baselines/article/ci/claims.json")
+    header = dataclasses.replace(stored, path=None, claims={})
+    record = next(iter(stored.claims.values()))
 
     def refresh(claim_ids):
         for _ in range(20):
             session = OptcheckSession(Options(True, None, tmp_path, None, None, False, None), tmp_path)
-            session.updates = [BaselineWrite(str(path), "claim", record, header, c) for c in claim_ids]
+            session.updates = [BaselineWrite(str(path), record, header, c) for c in claim_ids]
             session.write_updates()
 
     threads = [threading.Thread(target=refresh, args=(ids,)) for ids in (["a", "b"], ["c", "d"])]

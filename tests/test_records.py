@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from pytest_optcheck.baselines.records import BaselineError, load_claims_baseline, load_optimizer_baseline
+from pytest_optcheck.baselines.records import (
+    BaselineError,
+    load_claims_baseline,
+    load_optimizer_baseline,
+    parse_claim_record,
+    parse_optimizer_baseline,
+)
+from pytest_optcheck.baselines.store import dumps
 
-from baseline_data import SMOKE
+from baseline_data import ROOT, SMOKE
+
+COMMITTED = sorted([*ROOT.glob("baselines/**/*.json"), *ROOT.glob("examples/*/baselines/**/*.json")])
 
 
 def damaged(tmp_path, name, change):
@@ -86,8 +96,29 @@ def test_a_file_that_is_not_a_table(tmp_path):
 
 def test_timings_do_not_make_curves_differ():
     record = load_optimizer_baseline(SMOKE / "adam.json")
-    other = json.loads(json.dumps(record.data))
+    other = record.to_json()
     other["seeds"]["0"]["epoch_seconds"] = [9.0, 9.0, 9.0]
-    assert record.curves_equal(other)
+    assert record.same_content(parse_optimizer_baseline(None, other)) and record.same_curves(
+        parse_optimizer_baseline(None, other))
     other["seeds"]["0"]["history"]["loss"][0] += 1e-9
-    assert not record.curves_equal(other)
+    assert not record.same_content(parse_optimizer_baseline(None, other))
+    assert not record.same_curves(parse_optimizer_baseline(None, other))
+
+
+def test_an_envelope_alone_makes_the_content_differ_but_not_the_curves():
+    record = load_optimizer_baseline(SMOKE / "adam.json")
+    without = dataclasses.replace(record, noise=None)
+    assert record.same_curves(without) and not record.same_content(without)
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_committed_baseline_reads_and_writes_back_byte_for_byte(path):
+    """The records hold everything a file says: a file read and written again is the same file."""
+    record = load_claims_baseline(path) if path.name == "claims.json" else load_optimizer_baseline(path)
+    assert dumps(record.to_json()) == path.read_text(encoding="utf-8")
+
+
+def test_a_claim_record_reads_back_as_the_same_record():
+    stored = load_claims_baseline(SMOKE / "claims.json")
+    for claim_id, record in stored.claims.items():
+        assert parse_claim_record(record.to_json(), claim_id) == record

@@ -238,7 +238,7 @@ def test_load_baseline_dir_orders_by_suite_and_reads_seeds(tmp_path, pair_suite)
     inp = load_baseline_dir(folder, pair_suite.path, generated="today")
     assert list(inp.optimizers) == ["sgd", "adam"]
     assert inp.seeds == [0, 1] and inp.generated == "today"
-    assert inp.baseline_optimizers is None and inp.claims["adam-beats-sgd"]["verdict"] == "inconclusive"
+    assert inp.baseline_optimizers is None and inp.claims["adam-beats-sgd"].verdict == "inconclusive"
 
 
 def test_input_data_is_not_changed(pair_suite):

@@ -31,11 +31,11 @@ def uses_noise_model(recorded: OptimizerBaseline, spec: OptimizerSpec) -> bool:
     return recorded.noise is not None and not spec.explicit_tolerances
 
 
-def check_curves(recorded: OptimizerBaseline, measured: dict, spec: OptimizerSpec) -> CurveResult:
-    """`measured`: the current runs in baseline form (`baselines.optimizer_baseline`)."""
+def check_curves(recorded: OptimizerBaseline, measured: OptimizerBaseline, spec: OptimizerSpec) -> CurveResult:
+    """`measured`: the current runs (`baselines.optimizer_baseline`)."""
     if uses_noise_model(recorded, spec):
         return _against_noise(recorded, measured)
-    comparison = baselines.compare_curves(recorded.data, measured, spec.tolerances)
+    comparison = baselines.compare_curves(recorded, measured, spec.tolerances)
     if not comparison.differences:
         return CurveResult("identical" if comparison.identical else "within tolerance")
     moved = sorted({d.metric for d in comparison.differences})
@@ -44,9 +44,9 @@ def check_curves(recorded: OptimizerBaseline, measured: dict, spec: OptimizerSpe
     return CurveResult("outside tolerance", detail, moved)
 
 
-def _against_noise(recorded: OptimizerBaseline, measured: dict) -> CurveResult:
+def _against_noise(recorded: OptimizerBaseline, measured: OptimizerBaseline) -> CurveResult:
     assert recorded.noise is not None
-    measured_curves = {int(seed): run["history"] for seed, run in measured["seeds"].items()}
+    measured_curves = {seed: run.history for seed, run in measured.seeds.items()}
     stored_curves = {seed: run.history for seed, run in recorded.seeds.items()}
     comparison = noise.compare(stored_curves, measured_curves, recorded.noise)
     if comparison.identical:
@@ -61,7 +61,7 @@ def _against_noise(recorded: OptimizerBaseline, measured: dict) -> CurveResult:
         f"sqrt(seeds); beyond ±{noise.SHIFT_LIMIT:g} the optimizer trains differently. spread: each seed's "
         f"mean squared z (each clipped to {noise.SEED_CLIP ** 2:g}), summed, leaving out the largest seed; beyond {noise.spread_limit(len(recorded.seeds)):g} "
         f"the seeds move more than noise does. excursion: one value beyond {noise.EXCURSION_SCALES:g} scales "
-        f"and beyond the spread of the baseline's seeds."
+        f"and beyond the range of the baseline's seeds at that epoch."
     )
     return CurveResult("changed", detail, moved)
 

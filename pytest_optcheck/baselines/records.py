@@ -33,17 +33,39 @@ def fix_hint(path: Path) -> str:
 
 @dataclass(frozen=True)
 class SeedCurves:
-    """One seed's stored run: per-epoch metrics (None where the run diverged), test metrics, seconds."""
+    """One seed's run: per-epoch metrics (None where the run diverged), test metrics, seconds."""
 
     history: dict[str, tuple[float | None, ...]]
     test: dict[str, float] | None
     epoch_seconds: tuple[float, ...]
     diverged_at_epoch: int | None
 
+    def same_curves(self, other: SeedCurves) -> bool:
+        """Every per-epoch value and test metric equal to the last bit (timings aside)."""
+        return self.history == other.history and (self.test or {}) == (other.test or {})
+
+    def to_json(self) -> dict[str, Any]:
+        return {"history": {m: list(v) for m, v in self.history.items()}, "test": self.test,
+                "epoch_seconds": list(self.epoch_seconds), "diverged_at_epoch": self.diverged_at_epoch}
+
+
+@dataclass(frozen=True)
+class DataIdentity:
+    """The data runs trained on: its source and the checksum of its arrays."""
+
+    source: str
+    checksum: str
+
 
 @dataclass(frozen=True)
 class OptimizerBaseline:
-    path: Path
+    """An optimizer's runs on a profile, stored (`path` set) or measured in this session (`path` None).
+
+    The one form of an optimizer's results: the curve check, refreshes, the report,
+    `optcheck diff` and the plots all take it.
+    """
+
+    path: Path | None
     suite: str
     profile: str
     optimizer: str
@@ -54,38 +76,89 @@ class OptimizerBaseline:
     environment: dict[str, str]
     seeds: dict[int, SeedCurves]
     noise: NoiseEnvelope | None  # None in files written before the noise model existed
-    data: dict[str, Any]  # the validated JSON, for the report and diff renderers
+    dataset: DataIdentity | None  # None in files written before the data was recorded
 
-    def curves_equal(self, other: dict[str, Any]) -> bool:
-        """Same curves, test metrics and noise envelope as `other` (a file's content); timings aside."""
-        return _without_timings(self.data) == _without_timings(other)
+    def same_curves(self, other: OptimizerBaseline) -> bool:
+        """The same seeds, each with the same curves and test metrics to the last bit (timings aside).
+
+        The one meaning of "identical" for two optimizers' runs (the curve check, the
+        report's change column, `optcheck diff`).
+        """
+        return self.seeds.keys() == other.seeds.keys() and all(
+            run.same_curves(other.seeds[seed]) for seed, run in self.seeds.items())
+
+    def same_content(self, other: OptimizerBaseline) -> bool:
+        """Everything a file holds equal to `other` (curves, noise envelope, spec, environment), timings aside."""
+        return _without_timings(self.to_json()) == _without_timings(other.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of `<optimizer>.json`."""
+        content: dict[str, Any] = {
+            "format": FORMAT, "suite": self.suite, "profile": self.profile, "optimizer": self.optimizer,
+            "label": self.label, "spec_hash": self.spec_hash, "epochs": self.epochs,
+            "train_samples": self.train_samples, "environment": dict(self.environment),
+            "seeds": {str(seed): run.to_json() for seed, run in sorted(self.seeds.items())},
+        }
+        if self.noise is not None:
+            content["noise"] = self.noise.to_json()
+        if self.dataset is not None:
+            content["data"] = {"source": self.dataset.source, "checksum": self.dataset.checksum}
+        return content
 
 
 @dataclass(frozen=True)
 class ClaimRecord:
+    """One claim's entry in claims.json: its verdict and the evidence for it (judge/claims.py)."""
+
     quote: str
     spec_hash: str
     verdict: str
     margins: dict[int, float | None]
+    holding: dict[int, bool]
     seeds_holding: int
     seeds: int
     mean_margin: float | None
-    # The evidence (claims.py, evidence.py); None in files written before verdicts had intervals.
+    margin_sd: float | None  # stored under "spread" (file format 1)
+    # The evidence (judge/evidence.py); None in files written before verdicts had intervals.
     probability: float | None
     interval: tuple[float, float] | None
     level: float | None
+    probability_above: float | None
     seeds_needed: int | None
-    data: dict[str, Any]
+    seed_budget: int | None
+    method: str | None
+    margin_interval: tuple[float, float] | None
+    margin_interval_coverage: float | None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quote": self.quote, "spec_hash": self.spec_hash, "verdict": self.verdict,
+            "margins": {str(s): m for s, m in self.margins.items()},
+            "holding": {str(s): h for s, h in self.holding.items()},
+            "seeds_holding": self.seeds_holding, "seeds": self.seeds, "mean_margin": self.mean_margin,
+            "spread": self.margin_sd, "probability": self.probability,
+            "interval": None if self.interval is None else list(self.interval), "level": self.level,
+            "probability_above": self.probability_above, "seeds_needed": self.seeds_needed,
+            "seed_budget": self.seed_budget, "method": self.method,
+            "margin_interval": None if self.margin_interval is None else list(self.margin_interval),
+            "margin_interval_coverage": self.margin_interval_coverage, "notes": list(self.notes),
+        }
 
 
 @dataclass(frozen=True)
 class ClaimsBaseline:
-    path: Path
+    path: Path | None
     suite: str
     profile: str
     environment: dict[str, str]
     claims: dict[str, ClaimRecord]
-    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of claims.json."""
+        return {"format": FORMAT, "suite": self.suite, "profile": self.profile,
+                "environment": dict(self.environment),
+                "claims": {claim_id: record.to_json() for claim_id, record in sorted(self.claims.items())}}
 
 
 def _without_timings(data: dict[str, Any]) -> dict[str, Any]:
@@ -159,8 +232,9 @@ def load_optimizer_baseline(path: Path) -> OptimizerBaseline | None:
     return None if data is None else parse_optimizer_baseline(path, data)
 
 
-def parse_optimizer_baseline(path: Path, data: dict[str, Any]) -> OptimizerBaseline:
-    r = _Reader(path)
+def parse_optimizer_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> OptimizerBaseline:
+    """`data` (a file's content) as a record; `where` names it in errors when there is no `path`."""
+    r = _Reader(path or Path(where))
     epochs = r.get(data, "epochs", "", int)
     seeds_table = r.get(data, "seeds", "", dict)
     if not seeds_table:
@@ -168,8 +242,8 @@ def parse_optimizer_baseline(path: Path, data: dict[str, Any]) -> OptimizerBasel
     seeds = {r.seed(key, "seeds"): _seed_curves(r, run, f"seeds.{key}", epochs) for key, run in seeds_table.items()}
     noise_table = r.get(data, "noise", "", dict, optional=True)
     data_table = r.get(data, "data", "", dict, optional=True)  # absent in files from before it was recorded
-    if data_table is not None:
-        _strings(r, data_table, "data")
+    dataset = None if data_table is None else DataIdentity(source=r.get(data_table, "source", "data", str),
+                                                           checksum=r.get(data_table, "checksum", "data", str))
     return OptimizerBaseline(
         path=path,
         suite=r.get(data, "suite", "", str),
@@ -182,7 +256,7 @@ def parse_optimizer_baseline(path: Path, data: dict[str, Any]) -> OptimizerBasel
         environment=_strings(r, r.get(data, "environment", "", dict), "environment"),
         seeds=dict(sorted(seeds.items())),
         noise=None if noise_table is None else _noise(r, noise_table, epochs),
-        data=data,
+        dataset=dataset,
     )
 
 
@@ -237,9 +311,12 @@ def _strings(r: _Reader, table: dict, where: str) -> dict[str, str]:
 def load_claims_baseline(path: Path) -> ClaimsBaseline | None:
     """claims.json at `path`, None if there is none; every record checked."""
     data = read_file(path)
-    if data is None:
-        return None
-    r = _Reader(path)
+    return None if data is None else parse_claims_baseline(path, data)
+
+
+def parse_claims_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> ClaimsBaseline:
+    """`data` (the content of a claims.json) as a record; `where` names it in errors when there is no `path`."""
+    r = _Reader(path or Path(where))
     claims_table = r.get(data, "claims", "", dict)
     return ClaimsBaseline(
         path=path,
@@ -247,8 +324,12 @@ def load_claims_baseline(path: Path) -> ClaimsBaseline | None:
         profile=r.get(data, "profile", "", str),
         environment=_strings(r, r.get(data, "environment", "", dict), "environment"),
         claims={claim_id: _claim(r, record, f"claims.{claim_id}") for claim_id, record in claims_table.items()},
-        data=data,
     )
+
+
+def parse_claim_record(data: dict[str, Any], where: str) -> ClaimRecord:
+    """One claim's entry (as `ClaimRecord.to_json` gives it) as a record again; `where` names it in errors."""
+    return _claim(_Reader(Path(where)), data, "claim")
 
 
 def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
@@ -260,19 +341,39 @@ def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
     margins_table = r.get(record, "margins", where, dict)
     margins = {r.seed(k, f"{where}.margins"): r.number(v, f"{where}.margins.{k}", nullable=True)
                for k, v in margins_table.items()}
+    holding_table = r.get(record, "holding", where, dict, optional=True) or {}
+    holding = {}
+    for k, v in holding_table.items():
+        if not isinstance(v, bool):
+            raise r.fail(f"{where}.holding.{k}", f"expected true or false, found {shown(v)}")
+        holding[r.seed(k, f"{where}.holding")] = v
+    notes = r.get(record, "notes", where, list, optional=True) or []
+    if not all(isinstance(n, str) for n in notes):
+        raise r.fail(f"{where}.notes", "expected a list of strings")
+
+    def number(key: str) -> float | None:
+        return r.number(record.get(key), f"{where}.{key}", nullable=True)
+
     return ClaimRecord(
         quote=r.get(record, "quote", where, str),
         spec_hash=r.get(record, "spec_hash", where, str),
         verdict=verdict,
         margins=margins,
+        holding=holding,
         seeds_holding=r.get(record, "seeds_holding", where, int),
         seeds=r.get(record, "seeds", where, int),
-        mean_margin=r.number(record.get("mean_margin"), f"{where}.mean_margin", nullable=True),
-        probability=r.number(record.get("probability"), f"{where}.probability", nullable=True),
+        mean_margin=number("mean_margin"),
+        margin_sd=number("spread"),
+        probability=number("probability"),
         interval=_pair(r, record, "interval", where),
-        level=r.number(record.get("level"), f"{where}.level", nullable=True),
+        level=number("level"),
+        probability_above=number("probability_above"),
         seeds_needed=r.get(record, "seeds_needed", where, int, optional=True),
-        data=record,
+        seed_budget=r.get(record, "seed_budget", where, int, optional=True),
+        method=r.get(record, "method", where, str, optional=True),
+        margin_interval=_pair(r, record, "margin_interval", where),
+        margin_interval_coverage=number("margin_interval_coverage"),
+        notes=tuple(notes),
     )
 
 
@@ -286,3 +387,21 @@ def _pair(r: _Reader, record: dict, key: str, where: str) -> tuple[float, float]
     if low > high:
         raise r.fail(f"{where}.{key}", f"low {low} is above high {high}")
     return (low, high)
+
+
+@dataclass(frozen=True)
+class JudgedClaim:
+    """A claim judged in this session: its record, what the suite expected of it, and the item's outcome."""
+
+    record: ClaimRecord
+    expect: str  # holds, fails or undecided
+    because: str  # why the suite expects that, "" when it says nothing
+    outcome: str  # the item's outcome (judge/outcome.py)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"record": self.record.to_json(), "expect": self.expect, "because": self.because,
+                "outcome": self.outcome}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str) -> JudgedClaim:
+        return cls(parse_claim_record(data["record"], where), data["expect"], data["because"], data["outcome"])

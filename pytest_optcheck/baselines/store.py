@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_optcheck.baselines.records import (
-    FORMAT,
+    ClaimRecord,
+    ClaimsBaseline,
+    DataIdentity,
     OptimizerBaseline,
+    SeedCurves,
     load_claims_baseline,
+    parse_claim_record,
 )
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.environment import keras_backend
@@ -60,46 +64,40 @@ def profile_seeds_hash(suite: Suite, optimizer: str, profile: Profile) -> str:
 
 
 def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Mapping[int, RunResult],
-                       noise: NoiseEnvelope | None = None, data: Mapping[str, str] | None = None) -> dict:
-    """The content of `<optimizer>.json` for these runs (one per seed of the profile) and their noise envelope.
+                       noise: NoiseEnvelope | None = None, data: Mapping[str, str] | None = None) -> OptimizerBaseline:
+    """These runs (one per seed of the profile) and their noise envelope, as `<optimizer>.json` will hold them.
 
     `data`: the identity of the data the runs trained on (source and checksum).
     """
     first = next(iter(runs.values()))
-    content = {
-        "format": FORMAT,
-        "suite": suite.name,
-        "profile": profile.name,
-        "optimizer": optimizer,
-        "label": suite.optimizer(optimizer).label,
-        "spec_hash": profile_seeds_hash(suite, optimizer, profile),
-        "epochs": profile.epochs,
-        "train_samples": first.train_samples,
-        "environment": first.environment,
-        "seeds": {
-            str(seed): {
-                "history": run.to_json()["history"],
-                "test": run.test,
-                "epoch_seconds": [round(s, 3) for s in run.epoch_seconds],
-                "diverged_at_epoch": run.diverged_at,
-            }
-            for seed, run in sorted(runs.items())
-        },
-    }
-    if noise is not None:
-        content["noise"] = noise.to_json()
-    if data is not None:
-        content["data"] = dict(data)
-    return content
+    return OptimizerBaseline(
+        path=None,
+        suite=suite.name,
+        profile=profile.name,
+        optimizer=optimizer,
+        label=suite.optimizer(optimizer).label,
+        spec_hash=profile_seeds_hash(suite, optimizer, profile),
+        epochs=profile.epochs,
+        train_samples=first.train_samples,
+        environment=dict(first.environment),
+        seeds={seed: SeedCurves(
+            history={m: tuple(values) for m, values in run.to_json()["history"].items()},
+            test=run.test,
+            epoch_seconds=tuple(round(s, 3) for s in run.epoch_seconds),
+            diverged_at_epoch=run.diverged_at,
+        ) for seed, run in sorted(runs.items())},
+        noise=noise,
+        dataset=None if data is None else DataIdentity(source=data["source"], checksum=data["checksum"]),
+    )
 
 
-def data_mismatch(recorded: Mapping[str, Any], measured: Mapping[str, Any]) -> str | None:
+def data_mismatch(recorded: OptimizerBaseline, measured: OptimizerBaseline) -> str | None:
     """How the data of a baseline and of the runs differ, or None (also for files from before data was recorded)."""
-    old, new = recorded.get("data"), measured.get("data")
-    if not old or not new or old.get("checksum") == new.get("checksum"):
+    old, new = recorded.dataset, measured.dataset
+    if old is None or new is None or old.checksum == new.checksum:
         return None
-    return (f"the baseline was recorded on other data: {old.get('source')} (checksum {old.get('checksum', '')[:12]}), "
-            f"these runs trained on {new.get('source')} (checksum {new.get('checksum', '')[:12]})")
+    return (f"the baseline was recorded on other data: {old.source} (checksum {old.checksum[:12]}), "
+            f"these runs trained on {new.source} (checksum {new.checksum[:12]})")
 
 
 def claim_spec_hash(suite: Suite, claim: ClaimSpec, profile: Profile) -> str:
@@ -109,14 +107,19 @@ def claim_spec_hash(suite: Suite, claim: ClaimSpec, profile: Profile) -> str:
     })
 
 
-def claim_record(suite: Suite, claim: ClaimSpec, profile: Profile, verdict: Verdict) -> dict:
-    """One claim's entry in claims.json."""
-    return {"quote": claim.quote, "spec_hash": claim_spec_hash(suite, claim, profile), **verdict.as_dict()}
+def claim_record(suite: Suite, claim: ClaimSpec, profile: Profile, verdict: Verdict) -> ClaimRecord:
+    """One claim's entry in claims.json.
+
+    Read through the same parser as a stored entry, so that a fresh record and a
+    stored one compare field by field (the verdict's rounding included).
+    """
+    entry = {"quote": claim.quote, "spec_hash": claim_spec_hash(suite, claim, profile), **verdict.as_dict()}
+    return parse_claim_record(entry, where=f"claim {claim.id}")
 
 
-def claims_header(suite: Suite, profile: Profile, environment: dict) -> dict:
-    """The fields of claims.json besides the claim records."""
-    return {"format": FORMAT, "suite": suite.name, "profile": profile.name, "environment": environment}
+def claims_header(suite: Suite, profile: Profile, environment: dict) -> ClaimsBaseline:
+    """claims.json without its claim records: whose file it is, and where it was written."""
+    return ClaimsBaseline(path=None, suite=suite.name, profile=profile.name, environment=dict(environment), claims={})
 
 
 @dataclass
@@ -144,28 +147,17 @@ class Comparison:
     values: int  # how many values were compared
 
 
-def curves_identical(old: dict, new: dict) -> bool:
-    """The same seeds, and every per-epoch value and test metric equal to the last bit (timings aside).
-
-    The one meaning of "identical" for two optimizer baselines (the curve check, the
-    report's change column, `optcheck diff`).
-    """
-    old_seeds, new_seeds = old.get("seeds", {}), new.get("seeds", {})
-    return set(old_seeds) == set(new_seeds) and all(
-        run["history"] == old_seeds[seed]["history"] and (run.get("test") or {}) == (old_seeds[seed].get("test") or {})
-        for seed, run in new_seeds.items())
-
-
-def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tolerance]) -> Comparison:
-    """Compare two optimizer baselines value by value with fixed tolerances (`measured` built from the runs)."""
+def compare_curves(baseline: OptimizerBaseline, measured: OptimizerBaseline,
+                   tolerances: Mapping[str, Tolerance]) -> Comparison:
+    """Compare two optimizers' runs value by value with fixed tolerances."""
     differences: list[Difference] = []
     count = 0
-    for seed in sorted(set(baseline["seeds"]) | set(measured["seeds"]), key=int):
-        old = baseline["seeds"].get(seed)
-        new = measured["seeds"].get(seed)
-        for metric in ordered({*(old or {}).get("history", {}), *(new or {}).get("history", {})}):
-            old_values = old["history"].get(metric, []) if old else []
-            new_values = new["history"].get(metric, []) if new else []
+    for seed in sorted(baseline.seeds.keys() | measured.seeds.keys()):
+        old = baseline.seeds.get(seed)
+        new = measured.seeds.get(seed)
+        for metric in ordered({*(old.history if old else {}), *(new.history if new else {})}):
+            old_values = old.history.get(metric, ()) if old else ()
+            new_values = new.history.get(metric, ()) if new else ()
             for epoch in range(1, max(len(old_values), len(new_values)) + 1):
                 a = old_values[epoch - 1] if epoch <= len(old_values) else None
                 b = new_values[epoch - 1] if epoch <= len(new_values) else None
@@ -176,8 +168,8 @@ def compare_curves(baseline: dict, measured: dict, tolerances: Mapping[str, Tole
                 tolerance = tolerances.get(metric) or default_tolerances((metric,))[metric]
                 if a is None or b is None or not tolerance.allows(a, b):
                     shown = tolerance.describe(a) if a is not None else "-"
-                    differences.append(Difference(seed, metric, epoch, a, b, shown))
-    return Comparison(differences, curves_identical(baseline, measured), count)
+                    differences.append(Difference(str(seed), metric, epoch, a, b, shown))
+    return Comparison(differences, baseline.same_curves(measured), count)
 
 
 def format_differences(differences: list[Difference], limit: int = 20) -> str:
@@ -199,10 +191,10 @@ def format_differences(differences: list[Difference], limit: int = 20) -> str:
 
 @dataclass(frozen=True)
 class Move:
-    """The largest per-epoch move of a curve between two sets of runs (seed id -> run dicts)."""
+    """The largest per-epoch move of a curve between two sets of runs."""
 
     size: float  # |after - before|; infinite where one side is finite and the other not
-    seed: str
+    seed: int
     metric: str
     epoch: int
     before: float | None  # None: not finite
@@ -217,17 +209,17 @@ class Move:
         return f"{shown} (seed {self.seed}, epoch {self.epoch})"
 
 
-def largest_move(old: Mapping[str, dict], new: Mapping[str, dict], metrics: Iterable[str]) -> Move | None:
+def largest_move(old: Mapping[int, SeedCurves], new: Mapping[int, SeedCurves], metrics: Iterable[str]) -> Move | None:
     """The biggest move of any of `metrics` at any epoch of a seed both have; None where there is nothing to compare.
 
     A curve that turned non-finite (or finite) outweighs any numeric move. The one
     measure of "how much moved" that refreshes (`largest_change`) and `optcheck diff` print.
     """
     best = None
-    for seed in sorted(set(old) & set(new), key=int):
+    for seed in sorted(old.keys() & new.keys()):
         for metric in metrics:
-            before = old[seed]["history"].get(metric, [])
-            after = new[seed]["history"].get(metric, [])
+            before = old[seed].history.get(metric, ())
+            after = new[seed].history.get(metric, ())
             for epoch, (a, b) in enumerate(zip(before, after), start=1):
                 if a is None and b is None:
                     continue
@@ -237,18 +229,18 @@ def largest_move(old: Mapping[str, dict], new: Mapping[str, dict], metrics: Iter
     return best
 
 
-def largest_change(old: OptimizerBaseline | None, new: dict) -> str:
+def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str:
     """A one-line description of how much an optimizer's curves moved in a refresh."""
     if old is None:
         return "new baseline"
-    prefix = "noise envelope added; " if old.noise is None and "noise" in new else ""
-    if "data" not in old.data and "data" in new:
+    prefix = "noise envelope added; " if old.noise is None and new.noise is not None else ""
+    if old.dataset is None and new.dataset is not None:
         prefix += "data source and checksum recorded; "
-    added = sorted(set(new["seeds"]) - set(old.data.get("seeds", {})), key=int)
+    added = sorted(new.seeds.keys() - old.seeds.keys())
     if added:
         return f"seed {added[0]} added"
-    metrics = ordered({m for run in new["seeds"].values() for m in run["history"]})
-    move = largest_move(old.data.get("seeds", {}), new["seeds"], metrics)
+    metrics = ordered({m for run in new.seeds.values() for m in run.history})
+    move = largest_move(old.seeds, new.seeds, metrics)
     if move is None:
         return prefix + "no comparable values"
     if move.size == 0.0:

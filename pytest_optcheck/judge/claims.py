@@ -43,7 +43,8 @@ class Verdict:
         return statistics.fmean(finite) if finite else None
 
     @property
-    def spread(self) -> float | None:
+    def margin_sd(self) -> float | None:
+        """The sample standard deviation of the finite margins."""
         finite = [m for m in self.margins.values() if m is not None]
         return statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None)
 
@@ -60,7 +61,7 @@ class Verdict:
             "seeds_holding": self.seeds_holding,
             "seeds": len(self.margins),
             "mean_margin": self.mean,
-            "spread": self.spread,
+            "spread": self.margin_sd,  # the file format's name (format 1) for the margins' sd
             "probability": e.probability,
             "interval": [_round(e.low), _round(e.high)],
             "level": e.level,

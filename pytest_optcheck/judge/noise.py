@@ -181,7 +181,7 @@ def compare(baseline: Mapping[int, Curves], measured: Mapping[int, Curves], enve
     for metric, scales in envelope.scale.items():
         z: dict[int, list[float]] = {}
         deltas: dict[int, list[float]] = {}
-        spread = _seed_spread(baseline, metric)
+        seed_range = _seed_range(baseline, metric)
         excursions = []
         for seed in seeds:
             old, new = list(baseline[seed][metric]), list(measured[seed][metric])
@@ -199,7 +199,7 @@ def compare(baseline: Mapping[int, Curves], measured: Mapping[int, Curves], enve
                 value = (b - a) / scales[min(epoch, len(scales)) - 1]
                 z[seed].append(value)
                 deltas[seed].append(b - a)
-                if abs(value) > EXCURSION_SCALES and abs(b - a) > spread.get(epoch, 0.0):
+                if abs(value) > EXCURSION_SCALES and abs(b - a) > seed_range.get(epoch, 0.0):
                     excursions.append((seed, epoch, value))
         means = [max(-SEED_CLIP, min(SEED_CLIP, statistics.fmean(v))) for v in z.values() if v]
         shift = sum(means) / math.sqrt(len(means)) if means else 0.0
@@ -216,14 +216,14 @@ def _verdict(m: MetricShift) -> str:
     return f"CHANGED ({', '.join(reasons)})" if reasons else "within noise"
 
 
-def _seed_spread(baseline: Mapping[int, Curves], metric: str) -> dict[int, float]:
+def _seed_range(baseline: Mapping[int, Curves], metric: str) -> dict[int, float]:
     """Per epoch (1-based): max - min of the baseline's seeds; 0 with a single seed."""
-    spread: dict[int, float] = {}
+    ranges: dict[int, float] = {}
     columns = [list(curves[metric]) for curves in baseline.values()]
     for epoch in range(1, max((len(c) for c in columns), default=0) + 1):
         values = [c[epoch - 1] for c in columns if epoch <= len(c) and c[epoch - 1] is not None]
-        spread[epoch] = max(values) - min(values) if values else 0.0
-    return spread
+        ranges[epoch] = max(values) - min(values) if values else 0.0
+    return ranges
 
 
 def describe_failure(comparison: NoiseComparison) -> str:

@@ -66,7 +66,7 @@ def claim_lines(state: OptcheckSession) -> list[str]:
     """Each claim's outcome counted, and the claims whose verdict moved since the baseline."""
     if not state.claim_records:
         return []
-    counts = Counter((r["outcome"], r["expect"], r["verdict"]) for r in state.claim_records.values())
+    counts = Counter((r.outcome, r.expect, r.record.verdict) for r in state.claim_records.values())
     parts = [f"{n} {outcome} (expected {expect}, {verdict})"
              for (outcome, expect, verdict), n in sorted(counts.items())]
     lines = ["claims: " + ", ".join(parts)]
@@ -89,22 +89,23 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
         profile = state.profile(suite)
         prefix = f"{suite.name}/{profile.name}/"
         measured = {k[len(prefix):]: v for k, v in state.measured.items() if k.startswith(prefix)}
-        claims = {k[len(prefix):]: v for k, v in state.claim_records.items() if k.startswith(prefix)}
-        if not measured and not claims:
+        judged = {k[len(prefix):]: v for k, v in state.claim_records.items() if k.startswith(prefix)}
+        if not measured and not judged:
             continue
         root = state.baseline_root()
         stored = {name: _stored(load_optimizer_baseline, baselines.optimizer_path(root, suite, profile, name))
                   for name in measured}
-        stored_claims = _stored(load_claims_baseline, baselines.claims_path(root, suite, profile)) or {}
+        stored_claims = _stored(load_claims_baseline, baselines.claims_path(root, suite, profile))
         inputs.append(ReportInput(
             suite=suite,
             suite_name=suite.name,
             profile_name=profile.name,
             seeds=list(profile.seeds),
             optimizers=measured,
-            claims=claims,
-            baseline_optimizers={name: data for name, data in stored.items() if data is not None},
-            baseline_claims=stored_claims.get("claims", {}),
+            claims={claim_id: j.record for claim_id, j in judged.items()},
+            baseline_optimizers={name: record for name, record in stored.items() if record is not None},
+            baseline_claims=stored_claims.claims if stored_claims else {},
+            judged=judged,
             generated=generated,
         ))
     return inputs
@@ -125,9 +126,9 @@ def _plot_dir(state: OptcheckSession, inp: ReportInput, inputs: list[ReportInput
     return state.options.plots if len(inputs) == 1 else state.options.plots / inp.suite_name
 
 
-def _stored(load, path) -> dict | None:
+def _stored(load, path):
+    """The record at `path`, or None: missing, or damaged (the item reports that; the report says "no baseline")."""
     try:
-        record = load(path)
+        return load(path)
     except OptcheckError:
-        return None  # the item reports a damaged baseline; the report shows "no baseline"
-    return None if record is None else record.data
+        return None

@@ -237,7 +237,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     needs = {(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
              for name in item.optimizers}
     capture = config.pluginmanager.get_plugin("capturemanager")
-    state.runner.progress = Progress(_terminal_lines(reporter, capture), planned=state.planned_runs(needs))
+    state.runner.progress = Progress(_terminal_lines(reporter, capture))
+    state.plan_runs(state.runner.progress, needs)
 
 
 def _terminal_lines(reporter, capture) -> Callable[[str, bool], None]:

@@ -6,6 +6,7 @@ Items read their state from the `OptcheckSession` in `config.stash`. Without
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from pytest_optcheck.baselines import records
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.compare import check_curves
+from pytest_optcheck.baselines.records import JudgedClaim
 from pytest_optcheck.engine.fashion_mnist import DataError
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError, SuiteSetupError
@@ -167,30 +169,32 @@ class CurveItem(OptcheckItem):
     def optimizers(self) -> tuple[str, ...]:
         return (self.optimizer,)
 
-    def _update(self, path: Path, recorded: records.OptimizerBaseline | None, measured: dict) -> None:
+    def _update(self, path: Path, recorded: records.OptimizerBaseline | None,
+                measured: records.OptimizerBaseline) -> None:
         """Queue the new baseline, with its noise envelope; unchanged curves keep the stored file."""
         state = self.session_state
         if recorded is not None and recorded.noise is not None:
-            kept = {**measured, "noise": recorded.data["noise"]}
+            kept = dataclasses.replace(measured, noise=recorded.noise)
             # A file written before baselines recorded their data gets that record, not a new envelope.
-            same_data = kept if "data" in recorded.data else {k: v for k, v in kept.items() if k != "data"}
-            if recorded.curves_equal(same_data):
+            same_data = kept if recorded.dataset is not None else dataclasses.replace(kept, dataset=None)
+            if recorded.same_content(same_data):
                 # The same curves need no new envelope: nothing retrains, and the file stays as it is.
-                state.updates.append(BaselineWrite(str(path), "optimizer", kept))
+                state.updates.append(BaselineWrite(str(path), kept))
                 self.status("identical")
                 return
         envelope = None if self.spec.explicit_tolerances else state.envelope(self.suite, self.optimizer)
         content = baselines.optimizer_baseline(self.suite, state.profile(self.suite), self.optimizer,
                                                state.runs(self.suite, self.optimizer), envelope,
                                                data=state.runner.data_identity(self.suite))
-        state.updates.append(BaselineWrite(str(path), "optimizer", content))
+        state.updates.append(BaselineWrite(str(path), content))
         self.status("updated")
 
     def _damaged(self, exc: OptcheckError) -> str:
         self.status("damaged baseline")
         return f"{self.name}: {exc}\nOr rewrite it from a fresh run: {self.session_state.refresh_command(self.nodeid)}"
 
-    def _problem(self, path: Path, recorded: records.OptimizerBaseline | None, measured: dict) -> str | None:
+    def _problem(self, path: Path, recorded: records.OptimizerBaseline | None,
+                 measured: records.OptimizerBaseline) -> str | None:
         """Why the curves fail against the baseline, or None if they pass."""
         state = self.session_state
         spec = self.spec
@@ -198,13 +202,13 @@ class CurveItem(OptcheckItem):
         if recorded is None:
             self.status("missing")
             return f"{self.name}: no baseline at {path}\nCreate it with: {refresh}"
-        if recorded.spec_hash != measured["spec_hash"]:
+        if recorded.spec_hash != measured.spec_hash:
             self.status("spec changed")
             return (
                 f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
             )
-        mismatch = baselines.data_mismatch(recorded.data, measured)
+        mismatch = baselines.data_mismatch(recorded, measured)
         if mismatch:
             self.status("other data")
             return (f"{self.name}: {path}: {mismatch}; curves on different data cannot be compared.\n"
@@ -252,8 +256,7 @@ class ClaimItem(OptcheckItem):
         record = baselines.claim_record(self.suite, self.claim, profile, verdict)
         outcome = claim_outcome(expected.expectation, verdict.verdict)
         key = f"{self.suite.name}/{profile.name}/{self.claim.id}"
-        state.claim_records[key] = {**record, "expect": expected.value, "because": expected.because,
-                                    "outcome": outcome.value}
+        state.claim_records[key] = JudgedClaim(record, expected.value, expected.because, outcome.value)
         for name in self.claim.optimizers:  # the report shows the optimizers a claim compares
             state.record_measured(self.suite, profile, name)
         summary = describe(verdict, self.claim.metric)
@@ -271,7 +274,7 @@ class ClaimItem(OptcheckItem):
         rewritten = update is UpdateMode.ALL or (update is not None and (damaged or change is not None))
         if rewritten:
             header = baselines.claims_header(self.suite, profile, environment())
-            state.updates.append(BaselineWrite(str(path), "claim", record, header, self.claim.id))
+            state.updates.append(BaselineWrite(str(path), record, header, self.claim.id))
         elif damaged:
             raise AssertionError(damaged)
 
@@ -311,18 +314,19 @@ class ClaimItem(OptcheckItem):
                 f"run a bigger profile (--optcheck-profile NAME), or say the claim is undecided here: "
                 f"expect = {{ {profile.name} = \"undecided\" }} with because = \"...\" in its [[claims]] entry.")
 
-    def _change(self, path: Path, recorded: records.ClaimRecord | None, record: dict) -> BaselineChange | None:
+    def _change(self, path: Path, recorded: records.ClaimRecord | None,
+                record: records.ClaimRecord) -> BaselineChange | None:
         """How this run's verdict differs from the stored one, or None if it is the same."""
         if recorded is None:
             return BaselineChange(ChangeKind.UNRECORDED, f"no recorded verdict in {path}")
-        if recorded.spec_hash != record["spec_hash"]:
+        if recorded.spec_hash != record.spec_hash:
             return BaselineChange(ChangeKind.SPEC_CHANGED,
                                   f"the claim or its optimizers' spec changed since {path} was written")
-        if recorded.verdict != record["verdict"]:
+        if recorded.verdict != record.verdict:
             return BaselineChange(ChangeKind.FLIPPED,
                                   f"verdict changed from {recorded.verdict} ({recorded.seeds_holding}/"
-                                  f"{recorded.seeds} seeds held) to {record['verdict']} since {path} was written",
-                                  f"{recorded.verdict} -> {record['verdict']}")
+                                  f"{recorded.seeds} seeds held) to {record.verdict} since {path} was written",
+                                  f"{recorded.verdict} -> {record.verdict}")
         return None
 
 

@@ -7,10 +7,11 @@ updates) to the controller, which alone writes baseline files.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,15 @@ import pytest
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.records import (
+    ClaimRecord,
+    ClaimsBaseline,
+    JudgedClaim,
+    OptimizerBaseline,
     load_claims_baseline,
     load_optimizer_baseline,
+    parse_claim_record,
+    parse_claims_baseline,
+    parse_optimizer_baseline,
 )
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.environment import differences as environment_differences
@@ -28,6 +36,7 @@ from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.claims import Verdict, judge_on_demand
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
+from pytest_optcheck.runs.progress import Progress
 from pytest_optcheck.runs.runner import Runner
 from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.spec.suite import Profile, Suite, load_suite
@@ -62,10 +71,22 @@ class BaselineWrite:
     """A baseline write, done on the controller at the end of the session."""
 
     path: str
-    kind: str  # "optimizer" or "claim"
-    content: dict  # the whole optimizer file, or one claim's record
-    header: dict = field(default_factory=dict)  # claims.json fields besides the records
+    content: OptimizerBaseline | ClaimRecord  # the whole optimizer file, or one claim's record
+    header: ClaimsBaseline | None = None  # for a claim: claims.json besides its records
     claim_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "content": self.content.to_json(), "claim_id": self.claim_id,
+                "header": None if self.header is None else self.header.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BaselineWrite:
+        """A write a worker queued, read on the controller."""
+        path, header = data["path"], data["header"]
+        if header is None:
+            return cls(path, parse_optimizer_baseline(None, data["content"], where=path))
+        return cls(path, parse_claim_record(data["content"], path), parse_claims_baseline(None, header, where=path),
+                   data["claim_id"])
 
 
 class OptcheckSession:
@@ -76,8 +97,8 @@ class OptcheckSession:
         self.curve_status: dict[str, str] = {}  # "suite/profile/optimizer" -> identical, missing, updated...
         self.updates: list[BaselineWrite] = []
         # What was measured, in baseline form, keyed "suite/profile/name": for the report.
-        self.measured: dict[str, dict] = {}
-        self.claim_records: dict[str, dict] = {}
+        self.measured: dict[str, OptimizerBaseline] = {}
+        self.claim_records: dict[str, JudgedClaim] = {}
         # Claims whose stored record differs from this run: "suite/profile/claim" -> (how, "id (before -> now)").
         self.claim_changes: dict[str, tuple[str, str]] = {}
         self.changes: list[str] = []  # filled on the controller after writing
@@ -106,26 +127,25 @@ class OptcheckSession:
         profile = self.profile(suite)
         return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
 
-    def planned_runs(self, needs: dict[tuple[Path, str], Suite]) -> int:
-        """How many runs the selected items will train (those not cached), for the progress estimate.
+    def plan_runs(self, progress: Progress, needs: dict[tuple[Path, str], Suite]) -> None:
+        """Tell `progress` how many runs the selected items will train (those not cached), per suite.
 
         Nudged reruns count where a refresh will measure the noise: every optimizer under
         --optcheck-update-all, those without a baseline under --optcheck-update. Seeds a
         claim adds are counted when it adds them.
         """
         try:
-            count = 0
             for (_, name), suite in needs.items():
                 profile = self.profile(suite)
                 path = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
                 measures_noise = (self.options.update is UpdateMode.ALL
                                   or (self.options.update is UpdateMode.FAILING and not path.exists()))
                 nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
-                count += sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
-                             for seed in profile.seeds for nudge in (None, *nudges))
-            return count
+                progress.plan(suite.name, profile.name, sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
+                                                            for seed in profile.seeds for nudge in (None, *nudges)),
+                              profile.epochs)
         except OptcheckError:
-            return 0  # no data yet, say: the items report it
+            return  # no data yet, say: the items report it
 
     def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
         """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
@@ -145,8 +165,9 @@ class OptcheckSession:
         def adding(seeds) -> None:  # the progress line's total grows by the runs these seeds will train
             progress = self.runner.progress
             if progress is not None:
-                progress.expect(sum(not self.runner.is_cached(suite, name, seed, profile)
-                                    for name in claim.optimizers for seed in seeds))
+                progress.plan(suite.name, profile.name, sum(not self.runner.is_cached(suite, name, seed, profile)
+                                                            for name in claim.optimizers for seed in seeds),
+                              profile.epochs)
 
         if memo not in self._verdicts:
             self._verdicts[memo] = judge_on_demand(
@@ -154,7 +175,8 @@ class OptcheckSession:
                 profile.seed_pool(), profile.seed_group, profile.epochs, adding)
         return self._verdicts[memo]
 
-    def record_measured(self, suite: Suite, profile: Profile, optimizer: str, measured: dict | None = None) -> None:
+    def record_measured(self, suite: Suite, profile: Profile, optimizer: str,
+                        measured: OptimizerBaseline | None = None) -> None:
         """Keep an optimizer's runs in baseline form for the report."""
         key = f"{suite.name}/{profile.name}/{optimizer}"
         if measured is None and key not in self.measured:
@@ -205,18 +227,20 @@ class OptcheckSession:
     def export(self) -> dict[str, Any]:
         return {
             "curve_status": self.curve_status,
-            "updates": [u.__dict__ for u in self.updates],
-            "measured": self.measured,
-            "claim_records": self.claim_records,
+            "updates": [u.to_json() for u in self.updates],
+            "measured": {key: m.to_json() for key, m in self.measured.items()},
+            "claim_records": {key: c.to_json() for key, c in self.claim_records.items()},
             "claim_changes": self.claim_changes,
             "environment_notes": self.environment_notes,
         }
 
     def absorb(self, data: dict[str, Any]) -> None:
         self.curve_status.update(data.get("curve_status", {}))
-        self.updates += [BaselineWrite(**u) for u in data.get("updates", [])]
-        self.measured.update(data.get("measured", {}))
-        self.claim_records.update(data.get("claim_records", {}))
+        self.updates += [BaselineWrite.from_json(u) for u in data.get("updates", [])]
+        self.measured.update({key: parse_optimizer_baseline(None, m, where=key)
+                              for key, m in data.get("measured", {}).items()})
+        self.claim_records.update({key: JudgedClaim.from_json(c, key)
+                                   for key, c in data.get("claim_records", {}).items()})
         self.claim_changes.update({k: tuple(v) for k, v in data.get("claim_changes", {}).items()})
         for listed, files in data.get("environment_notes", {}).items():
             self.environment_notes.setdefault(listed, {}).update(files)
@@ -227,17 +251,18 @@ class OptcheckSession:
         A file whose curves, envelope and verdicts are unchanged is left as it is (timings
         differ on every run), so a refresh shows in `git diff` only where something changed.
         """
-        claim_files: dict[str, tuple[dict, dict[str, dict]]] = {}
+        claim_files: dict[str, tuple[ClaimsBaseline, dict[str, ClaimRecord]]] = {}
         for update in sorted(self.updates, key=lambda u: (u.path, u.claim_id)):
             path = Path(update.path)
-            if update.kind == "optimizer":
+            if isinstance(update.content, OptimizerBaseline):
                 old = _read_quietly(load_optimizer_baseline, path)
-                if old is not None and old.curves_equal(update.content):
+                if old is not None and old.same_content(update.content):
                     self.changes.append(f"{path}: unchanged (curves and noise envelope bit-identical), not rewritten")
                     continue
-                atomic.write_text(path, baselines.dumps(update.content))
+                atomic.write_text(path, baselines.dumps(update.content.to_json()))
                 self.changes.append(f"{path}: {baselines.largest_change(old, update.content)}")
             else:
+                assert update.header is not None
                 header, records = claim_files.setdefault(update.path, (update.header, {}))
                 records[update.claim_id] = update.content
         for name, (header, records) in claim_files.items():
@@ -246,18 +271,18 @@ class OptcheckSession:
             with atomic.exclusive_lock(_lock_path(Path(name))):
                 self._merge_claims(Path(name), header, records)
 
-    def _merge_claims(self, path: Path, header: dict, records: dict[str, dict]) -> None:
+    def _merge_claims(self, path: Path, header: ClaimsBaseline, records: dict[str, ClaimRecord]) -> None:
         old = _read_quietly(load_claims_baseline, path)
         if old is None and path.exists():
             self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
-        merged = dict(old.data["claims"]) if old else {}
+        merged = dict(old.claims) if old else {}
         for claim_id, record in records.items():
-            before = merged.get(claim_id, {}).get("verdict")
-            if before != record["verdict"]:
-                self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record['verdict']}")
+            before = merged[claim_id].verdict if claim_id in merged else None
+            if before != record.verdict:
+                self.changes.append(f"{path}: claim {claim_id!r} verdict {before or 'none'} -> {record.verdict}")
             merged[claim_id] = record
-        content = {**header, "claims": dict(sorted(merged.items()))}
-        if old is not None and _same_json(old.data, content):
+        content = dataclasses.replace(header, claims=merged).to_json()
+        if old is not None and baselines.dumps(old.to_json()) == baselines.dumps(content):
             self.changes.append(f"{path}: unchanged, not rewritten")
             return
         atomic.write_text(path, baselines.dumps(content))
@@ -271,10 +296,6 @@ def _lock_path(path: Path) -> Path:
 
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"optcheck-claims-{digest}.lock"
-
-
-def _same_json(a: dict, b: dict) -> bool:
-    return baselines.dumps(a) == baselines.dumps(b)
 
 
 def _read_quietly(load, path: Path):

@@ -1,7 +1,7 @@
 """Two stored baseline sets side by side: what moved, which verdicts flipped, what else changed.
 
 Used by `optcheck diff OLD_DIR NEW_DIR`, typically a baseline folder before and
-after a framework upgrade. Like report.py, it reads only the dicts of the
+after a framework upgrade. Like report.py, it reads only the typed records of the
 baseline files and never imports TensorFlow.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from pytest_optcheck.baselines.store import curves_identical, largest_move
+from pytest_optcheck.baselines.records import ClaimRecord, OptimizerBaseline
+from pytest_optcheck.baselines.store import largest_move
 from pytest_optcheck.metrics import ordered
 from pytest_optcheck.render.report import (
     DASH,
@@ -36,28 +37,28 @@ class Change:
     text: str
 
 
-def common_seeds(old: dict, new: dict) -> list[str]:
-    return sorted(set(old.get("seeds", {})) & set(new.get("seeds", {})), key=int)
+def common_seeds(old: OptimizerBaseline, new: OptimizerBaseline) -> list[int]:
+    return sorted(old.seeds.keys() & new.seeds.keys())
 
 
-def final_mean(optimizer: dict, metric: str, seeds: list[str]) -> float | None:
+def final_mean(optimizer: OptimizerBaseline, metric: str, seeds: list[int]) -> float | None:
     """Mean over `seeds` of the value at each run's final epoch; None if any is missing or not finite."""
     values = []
     for seed in seeds:
-        curve = optimizer["seeds"][seed]["history"].get(metric)
+        curve = optimizer.seeds[seed].history.get(metric)
         if not curve or curve[-1] is None:
             return None
         values.append(curve[-1])
     return statistics.fmean(values) if values else None
 
 
-def largest_change(old: dict, new: dict, metric: str, seeds: list[str]) -> Change:
+def largest_change(old: OptimizerBaseline, new: OptimizerBaseline, metric: str, seeds: list[int]) -> Change:
     """The biggest |new - old| of `metric` at any epoch of the common `seeds`, and any change in epoch counts."""
-    move = largest_move({s: old["seeds"][s] for s in seeds}, {s: new["seeds"][s] for s in seeds}, [metric])
+    move = largest_move({s: old.seeds[s] for s in seeds}, {s: new.seeds[s] for s in seeds}, [metric])
     best = Change(0.0, "none (bit-identical)") if move is None or move.size == 0.0 else Change(move.size, move.describe())
     for seed in seeds:
-        before = len(old["seeds"][seed]["history"].get(metric, []))
-        after = len(new["seeds"][seed]["history"].get(metric, []))
+        before = len(old.seeds[seed].history.get(metric, ()))
+        after = len(new.seeds[seed].history.get(metric, ()))
         if before != after:
             best.text += f"; seed {seed} has {before} -> {after} epochs"
     return best
@@ -95,14 +96,14 @@ def curves_section(old: ReportInput, new: ReportInput) -> Section:
     headers = ["optimizer", "metric", "old", "new", "change", "largest per-epoch change"]
     notes = [("Old and new: the mean over the seeds both sides have, at each side's final epoch. Largest "
               "per-epoch change: the biggest |new − old| at any epoch of any of those seeds.")]
-    same = [label_of(new, n) for n in names if curves_identical(old.optimizers[n], new.optimizers[n])]
+    same = [label_of(new, n) for n in names if old.optimizers[n].same_curves(new.optimizers[n])]
     if same:
         notes.append(f"Bit-identical curves ({len(same)} of {len(names)}): {', '.join(same)}.")
     return Section("Curves at the final epoch", table=Table(headers, curve_rows(old, new, names)), notes=notes)
 
 
-def margin_text(record: dict) -> str:
-    margin = record.get("mean_margin")
+def margin_text(record: ClaimRecord) -> str:
+    margin = record.mean_margin
     return DASH if margin is None else f"{margin:+.4f}"
 
 
@@ -111,12 +112,12 @@ def claims_section(old: ReportInput, new: ReportInput, old_name: str, new_name: 
     if not common:
         counts = f"{old_name}: {_count(old.claims, 'claim')}, {new_name}: {_count(new.claims, 'claim')}"
         return Section("Claim verdicts", notes=[f"No claim is on both sides to compare ({counts})."])
-    flipped = [c for c in common if old.claims[c].get("verdict") != new.claims[c].get("verdict")]
+    flipped = [c for c in common if old.claims[c].verdict != new.claims[c].verdict]
     if not flipped:
         return Section("Claim verdicts", notes=[f"No verdict changed ({plural(len(common), 'claim')} on both sides)."])
     headers = ["claim", "old verdict", "new verdict", "old P(holds on a seed)", "new P(holds on a seed)",
                "old mean margin", "new mean margin"]
-    rows = [[c, f"{old.claims[c].get('verdict')}", f"{new.claims[c].get('verdict')}", probability_text(old.claims[c]),
+    rows = [[c, old.claims[c].verdict, new.claims[c].verdict, probability_text(old.claims[c]),
              probability_text(new.claims[c]), margin_text(old.claims[c]), margin_text(new.claims[c])] for c in flipped]
     note = f"Verdicts changed (old -> new): {len(flipped)} of {plural(len(common), 'claim')} on both sides."
     return Section("Claim verdicts", table=Table(headers, rows), notes=[note])
@@ -130,7 +131,7 @@ def merged_environment(inp: ReportInput) -> dict[str, str]:
     """Every key of the runs' environments; values the runs disagree on are joined with ' / '."""
     merged: dict[str, list[str]] = {}
     for optimizer in inp.optimizers.values():
-        for key, value in (optimizer.get("environment") or {}).items():
+        for key, value in optimizer.environment.items():
             merged.setdefault(key, [])
             if str(value) not in merged[key]:
                 merged[key].append(str(value))
@@ -169,13 +170,13 @@ def setting_lines(old: ReportInput, new: ReportInput) -> list[str]:
             continue
         a, b = old.optimizers[name], new.optimizers[name]
         label = label_of(new, name)
-        if set(a["seeds"]) != set(b["seeds"]):
-            lines.append(f"{label}: seeds {seeds_text(sorted(map(int, a['seeds'])))} -> "
-                         f"{seeds_text(sorted(map(int, b['seeds'])))}.")
-        for key, what in (("epochs", "epochs"), ("train_samples", "training images")):
-            if a.get(key) != b.get(key):
-                lines.append(f"{label}: {what} {a.get(key)} -> {b.get(key)}.")
-        if a.get("spec_hash") != b.get("spec_hash"):
+        if a.seeds.keys() != b.seeds.keys():
+            lines.append(f"{label}: seeds {seeds_text(sorted(a.seeds))} -> {seeds_text(sorted(b.seeds))}.")
+        for before, after, what in ((a.epochs, b.epochs, "epochs"), (a.train_samples, b.train_samples,
+                                                                      "training images")):
+            if before != after:
+                lines.append(f"{label}: {what} {before} -> {after}.")
+        if a.spec_hash != b.spec_hash:
             lines.append(f"{label}: the settings differ (spec_hash changed: optimizer arguments, model, "
                          "training or profile).")
     return lines

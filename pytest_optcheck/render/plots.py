@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_optcheck import atomic
+from pytest_optcheck.baselines.records import OptimizerBaseline
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.render.report import (
     ReportInput,
@@ -43,7 +44,7 @@ def write_plots(directory: str | Path, inp: ReportInput) -> list[Path]:
     written = []
     for claim_id, names, subtitle in claim_figures(inp):
         figure = draw(figure_class, canvas_class, inp, names, colors, claim_id, subtitle,
-                      margins=(inp.claims.get(claim_id) or {}).get("margins"))
+                      margins=inp.claims[claim_id].margins if claim_id in inp.claims else None)
         written.append(save_png(figure, directory / f"claim-{safe_name(claim_id)}.png"))
     if inp.optimizers:
         figure = draw(figure_class, canvas_class, inp, order_names(inp.optimizers, inp.suite), colors,
@@ -74,7 +75,7 @@ def claim_figures(inp: ReportInput) -> list[tuple[str, list[str], str]]:
         if not all(name in inp.optimizers for name in claim.optimizers):
             continue
         record = inp.claims.get(claim.id)
-        verdict = f" [{record['verdict']}: {probability_text(record)}]" if record else ""
+        verdict = f" [{record.verdict}: {probability_text(record)}]" if record else ""
         figures.append((claim.id, list(claim.optimizers), f"\u201c{claim.quote}\u201d{verdict}"))
     return figures
 
@@ -86,9 +87,9 @@ def color_map(names: Sequence[str]) -> dict[str, str]:
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
-def band(optimizer: dict, metric: str) -> tuple[list[float], list[float], list[float]]:
+def band(optimizer: OptimizerBaseline, metric: str) -> tuple[list[float], list[float], list[float]]:
     """Per epoch: mean, min and max over seeds, NaN where no seed has a finite value (a gap in the line)."""
-    runs = [run["history"].get(metric, []) for run in seed_runs(optimizer)]
+    runs = [run.history.get(metric, ()) for run in seed_runs(optimizer)]
     epochs = max((len(r) for r in runs), default=0)
     means, lows, highs = [], [], []
     for i in range(epochs):
@@ -100,7 +101,7 @@ def band(optimizer: dict, metric: str) -> tuple[list[float], list[float], list[f
 
 
 def draw(figure_class: Any, canvas_class: Any, inp: ReportInput, names: Sequence[str], colors: dict[str, str],
-         title: str, subtitle: str, margins: dict[str, float | None] | None = None) -> Any:
+         title: str, subtitle: str, margins: dict[int, float | None] | None = None) -> Any:
     """Two panels (training loss, training accuracy): a mean line and a min-max band per optimizer.
 
     With a claim's per-seed `margins`, a third panel shows them: the evidence its verdict weighs.
@@ -128,16 +129,16 @@ def draw(figure_class: Any, canvas_class: Any, inp: ReportInput, names: Sequence
     return figure
 
 
-def margin_panel(axes: Any, margins: dict[str, float | None]) -> None:
+def margin_panel(axes: Any, margins: dict[int, float | None]) -> None:
     """One dot per seed: the claim's margin there (above zero: it held on that seed); x for a diverged run."""
-    seeds = sorted(margins, key=int)
-    finite = [(int(s), margins[s]) for s in seeds if margins[s] is not None]
+    seeds = sorted(margins)
+    finite = [(s, margins[s]) for s in seeds if margins[s] is not None]
     held = [(s, m) for s, m in finite if m > 0]
     not_held = [(s, m) for s, m in finite if m <= 0]
     for points, color, label in ((held, "tab:green", "held"), (not_held, "tab:red", "did not hold")):
         if points:
             axes.scatter([s for s, _ in points], [m for _, m in points], color=color, label=label, zorder=3)
-    diverged = [int(s) for s in seeds if margins[s] is None]
+    diverged = [s for s in seeds if margins[s] is None]
     if diverged:
         axes.scatter(diverged, [0.0] * len(diverged), marker="x", color="black", label="diverged", zorder=3)
     axes.axhline(0.0, color="gray", linewidth=1)

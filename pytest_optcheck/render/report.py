@@ -1,8 +1,8 @@
 """The summary report: measured curves and claim verdicts beside the baselines and the published figures.
 
-Everything here is a pure function over the dicts of the baseline file formats
-(see baselines/store.py), so one code path renders a live pytest session, a stored
-baseline folder, and hand-made test data. Nothing here imports TensorFlow or
+Everything here is a pure function over the typed records of baselines/records.py,
+so one code path renders a live pytest session, a stored baseline folder, and
+hand-made test data. Nothing here imports TensorFlow or
 pytest: `optcheck report` must answer in seconds.
 
 A report is built once as a list of `Section`s and then written either as
@@ -23,6 +23,10 @@ from tabulate import tabulate
 
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.records import (
+    ClaimRecord,
+    JudgedClaim,
+    OptimizerBaseline,
+    SeedCurves,
     load_claims_baseline,
     load_optimizer_baseline,
 )
@@ -40,12 +44,13 @@ QUOTE_WIDTH = 56  # the terminal wraps quotes so that the claims table fits a wi
 
 @dataclass
 class ReportInput:
-    """What a report shows. The dicts have the shapes of the baseline files.
+    """What a report shows.
 
     `optimizers` and `claims` are the measured results; `baseline_optimizers` and
     `baseline_claims` are the stored baselines they are compared with, or None
     when the report shows stored baselines themselves (there is nothing to
-    compare with, so those columns are left out). `generated` and `machine` are
+    compare with, so those columns are left out). `judged`: what the session
+    expected of each claim and the outcome of its item (empty for a stored folder). `generated` and `machine` are
     given by the caller so that the output of fixed data is fixed too; an empty
     `machine` is read from the runs' environments.
     """
@@ -54,10 +59,11 @@ class ReportInput:
     suite_name: str
     profile_name: str
     seeds: Sequence[int]
-    optimizers: dict[str, dict[str, Any]]
-    claims: dict[str, dict[str, Any]]
-    baseline_optimizers: dict[str, dict[str, Any]] | None = None
-    baseline_claims: dict[str, dict[str, Any]] | None = None
+    optimizers: dict[str, OptimizerBaseline]
+    claims: dict[str, ClaimRecord]
+    baseline_optimizers: dict[str, OptimizerBaseline] | None = None
+    baseline_claims: dict[str, ClaimRecord] | None = None
+    judged: dict[str, JudgedClaim] = field(default_factory=dict)
     generated: str = ""
     machine: str = ""
 
@@ -125,11 +131,11 @@ def _terminal_table(table: Table) -> str:
     return tabulate(rows, headers=table.headers, tablefmt="simple", disable_numparse=True)
 
 
-# Reading the dicts -------------------------------------------------------------
+# Reading the records -------------------------------------------------------------
 
 
-def mean_spread(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation; the spread of a single value is 0, not undefined."""
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation; the sd of a single value is 0, not undefined."""
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
@@ -144,7 +150,7 @@ def order_names(names: Iterable[str], suite: Suite | None, kind: str = "optimize
 
 def label_of(inp: ReportInput, name: str) -> str:
     """The label the files recorded, else the suite's, else the name."""
-    recorded = inp.optimizers.get(name, {}).get("label")
+    recorded = inp.optimizers[name].label if name in inp.optimizers else ""
     if recorded:
         return recorded
     if inp.suite and name in inp.suite.optimizers:
@@ -152,75 +158,74 @@ def label_of(inp: ReportInput, name: str) -> str:
     return name
 
 
-def seed_runs(optimizer: dict) -> list[dict]:
-    """The per-seed entries of an optimizer dict, in seed order."""
-    seeds = optimizer.get("seeds", {})
-    return [seeds[s] for s in sorted(seeds, key=int)]
+def seed_runs(optimizer: OptimizerBaseline) -> list[SeedCurves]:
+    """The runs of an optimizer, in seed order."""
+    return [optimizer.seeds[s] for s in sorted(optimizer.seeds)]
 
 
-def divergence(optimizer: dict) -> str | None:
+def divergence(optimizer: OptimizerBaseline) -> str | None:
     """How the optimizer's runs diverged, or None when none did."""
-    seeds = optimizer.get("seeds", {})
-    diverged = {s: run["diverged_at_epoch"] for s, run in seeds.items() if run.get("diverged_at_epoch") is not None}
+    seeds = optimizer.seeds
+    diverged = {s: run.diverged_at_epoch for s, run in seeds.items() if run.diverged_at_epoch is not None}
     if not diverged:
         return None
     if len(diverged) == len(seeds) and len(set(diverged.values())) == 1:
         return f"diverged at epoch {next(iter(diverged.values()))}"
-    return "; ".join(f"seed {s} diverged at epoch {k}" for s, k in sorted(diverged.items(), key=lambda i: int(i[0])))
+    return "; ".join(f"seed {s} diverged at epoch {k}" for s, k in sorted(diverged.items()))
 
 
-def recorded_metrics(optimizer: dict) -> list[str]:
+def recorded_metrics(optimizer: OptimizerBaseline) -> list[str]:
     """The per-epoch metrics an optimizer's runs recorded, training metrics first."""
-    return ordered({m for run in seed_runs(optimizer) for m in run.get("history", {})})
+    return ordered({m for run in seed_runs(optimizer) for m in run.history})
 
 
-def final_values(optimizer: dict, metric: str) -> list[float] | None:
+def final_values(optimizer: OptimizerBaseline, metric: str) -> list[float] | None:
     """Each seed's value at its final epoch; None when any of them is missing or not finite."""
     values = []
     for run in seed_runs(optimizer):
-        curve = run["history"].get(metric)
+        curve = run.history.get(metric)
         if not curve or curve[-1] is None:
             return None
         values.append(curve[-1])
     return values or None
 
 
-def test_values(optimizer: dict, metric: str) -> list[float] | None:
-    values = [(run.get("test") or {}).get(metric) for run in seed_runs(optimizer)]
+def test_values(optimizer: OptimizerBaseline, metric: str) -> list[float] | None:
+    values = [(run.test or {}).get(metric) for run in seed_runs(optimizer)]
     return values if values and None not in values else None
 
 
-def early_mean(optimizer: dict, epochs: int = EARLY_EPOCHS) -> float | None:
+def early_mean(optimizer: OptimizerBaseline, epochs: int = EARLY_EPOCHS) -> float | None:
     """Mean training loss over the first epochs (all of them if fewer), averaged over seeds."""
     per_seed = []
     for run in seed_runs(optimizer):
-        head = run["history"]["loss"][:epochs]
+        head = run.history["loss"][:epochs]
         if not head or None in head:
             return None
         per_seed.append(statistics.fmean(head))
     return statistics.fmean(per_seed) if per_seed else None
 
 
-def epochs_to_reach(optimizer: dict, target: float) -> str:
+def epochs_to_reach(optimizer: OptimizerBaseline, target: float) -> str:
     """Mean over seeds of the first epoch whose training loss is at or below `target`."""
     epochs = []
     for run in seed_runs(optimizer):
-        reached = [i for i, v in enumerate(run["history"]["loss"], start=1) if v is not None and v <= target]
+        reached = [i for i, v in enumerate(run.history["loss"], start=1) if v is not None and v <= target]
         if not reached:
             return "not reached"
         epochs.append(reached[0])
     return f"{round(statistics.fmean(epochs), 1):g}" if epochs else DASH  # e.g. "4.3", "2"
 
 
-def median_epoch_seconds(optimizer: dict) -> float | None:
+def median_epoch_seconds(optimizer: OptimizerBaseline) -> float | None:
     """Median epoch time without each run's first epoch, which also builds and traces the model."""
-    seconds = [s for run in seed_runs(optimizer) for s in run.get("epoch_seconds", [])[1:]]
+    seconds = [s for run in seed_runs(optimizer) for s in run.epoch_seconds[1:]]
     return statistics.median(seconds) if seconds else None
 
 
-def fit_seconds(optimizer: dict) -> float | None:
+def fit_seconds(optimizer: OptimizerBaseline) -> float | None:
     """Mean over seeds of a whole fit (every epoch), comparable with a published fit time."""
-    totals = [sum(run.get("epoch_seconds", [])) for run in seed_runs(optimizer) if run.get("epoch_seconds")]
+    totals = [sum(run.epoch_seconds) for run in seed_runs(optimizer) if run.epoch_seconds]
     return statistics.fmean(totals) if totals else None
 
 
@@ -245,10 +250,10 @@ def seeds_text(seeds: Sequence[int]) -> str:
 
 def seeds_line(inp: ReportInput) -> str:
     """The curves' seeds, and the claims' where they took more (seeds on demand)."""
-    judged = sorted({int(s) for r in inp.claims.values() for s in (r.get("margins") or {})} - set(inp.seeds))
+    judged = sorted({s for r in inp.claims.values() for s in r.margins} - set(inp.seeds))
     if not judged:
         return seeds_text(inp.seeds)
-    most = max(int(r.get("seeds") or 0) for r in inp.claims.values())
+    most = max(r.seeds for r in inp.claims.values())
     return (f"{seeds_text(inp.seeds)} (curves); claims judged on up to {most} seeds, adding "
             f"{_ranges(judged)}")
 
@@ -276,8 +281,8 @@ def distinct(values: Iterable[Any]) -> str:
     return " / ".join(seen) if seen else DASH
 
 
-def environments(inp: ReportInput) -> list[dict]:
-    return [o.get("environment") or {} for o in inp.optimizers.values()]
+def environments(inp: ReportInput) -> list[dict[str, str]]:
+    return [o.environment for o in inp.optimizers.values()]
 
 
 def machine_text(inp: ReportInput) -> str:
@@ -299,8 +304,8 @@ def header_section(inp: ReportInput) -> Section:
     if inp.suite and inp.suite.description:
         suite_text += f" — {inp.suite.description}"
     facts.append(("Suite", suite_text))
-    samples = distinct(_thousands(o.get("train_samples")) for o in inp.optimizers.values())
-    epochs = distinct(o.get("epochs") for o in inp.optimizers.values())
+    samples = distinct(_thousands(o.train_samples) for o in inp.optimizers.values())
+    epochs = distinct(o.epochs for o in inp.optimizers.values())
     facts.append(("Profile", inp.profile_name))
     facts.append(("Seeds", seeds_line(inp)))
     facts.append(("Training examples", f"{samples} (before the validation split)"))
@@ -316,14 +321,14 @@ def _thousands(value: Any) -> str | None:
     return f"{value:,}" if isinstance(value, int) else value
 
 
-def measured_cell(optimizer: dict, metric: str, diverged: str | None) -> str:
+def measured_cell(optimizer: OptimizerBaseline, metric: str, diverged: str | None) -> str:
     if diverged:
         return diverged
     values = test_values(optimizer, metric[5:]) if metric.startswith("test_") else final_values(optimizer, metric)
     if values is None:
         return DASH
-    mean, spread = mean_spread(values)
-    return f"{mean:.4f} ± {spread:.4f}"
+    mean, sd = mean_sd(values)
+    return f"{mean:.4f} ± {sd:.4f}"
 
 
 def optimizers_section(inp: ReportInput) -> Section:
@@ -340,8 +345,8 @@ def optimizers_section(inp: ReportInput) -> Section:
         rows.append([label_of(inp, name), *cells, reach, seconds_text(median_epoch_seconds(optimizer))])
     count = len(inp.seeds)
     notes = [
-        (f"Values at the final epoch, mean ± spread over the {plural(count, 'seed')} "
-         "(spread: sample standard deviation, 0 with a single seed). Train: the training examples; "
+        (f"Values at the final epoch, mean ± sd over the {plural(count, 'seed')} "
+         "(sd: sample standard deviation, 0 with a single seed). Train: the training examples; "
          "val: the validation split; test: the held-out test examples."),
         ("Median epoch s: the median over every seed's epochs except the first, whose time also "
          "includes building and tracing the model."),
@@ -372,7 +377,7 @@ def column_header(metric: str) -> str:
     return f"train {short(metric)}"
 
 
-def headline_metric(optimizer: dict) -> str:
+def headline_metric(optimizer: OptimizerBaseline) -> str:
     """The validation metric a one-cell change reports: the first scored one (accuracy), else val_loss."""
     scored = [m for m in recorded_metrics(optimizer) if m.startswith("val_") and m != "val_loss"]
     return scored[0] if scored else "val_loss"
@@ -384,7 +389,7 @@ def baseline_change(inp: ReportInput, name: str) -> str:
     if old is None:
         return "no baseline"
     new = inp.optimizers[name]
-    if baselines.curves_identical(old, new):
+    if old.same_curves(new):
         return "identical"
     if divergence(new) and not divergence(old):
         return "diverged; the baseline did not"
@@ -397,7 +402,7 @@ def baseline_change(inp: ReportInput, name: str) -> str:
     delta = statistics.fmean(after) - statistics.fmean(before)
     shown = column_header(metric)
     text = f"{shown} {delta:+.4f}" if delta else f"curves moved; final {shown} equal"
-    if set(old.get("seeds", {})) != set(new.get("seeds", {})):
+    if old.seeds.keys() != new.seeds.keys():
         text += " (different seeds)"
     return text
 
@@ -408,7 +413,7 @@ def published_of(inp: ReportInput, name: str, key: str) -> float | None:
     return inp.suite.optimizers[name].published.get(key)
 
 
-def mean_text(optimizer: dict, metric: str, diverged: str | None) -> str:
+def mean_text(optimizer: OptimizerBaseline, metric: str, diverged: str | None) -> str:
     if diverged:
         return diverged
     values = final_values(optimizer, metric)
@@ -441,7 +446,7 @@ def comparison_section(inp: ReportInput) -> Section:
         rows.append(row)
     notes = []
     if with_baseline:
-        shown = column_header(headline_metric(next(iter(inp.optimizers.values()), {})))
+        shown = column_header(headline_metric(next(iter(inp.optimizers.values()))))
         notes.append(f"Change vs baseline: the mean final {shown} minus the stored baseline's; "
                      "\"identical\" when every per-epoch value and test metric equals the baseline bit for bit.")
     else:
@@ -459,7 +464,7 @@ def comparison_section(inp: ReportInput) -> Section:
 
 def claims_section(inp: ReportInput) -> Section:
     with_baseline = inp.baseline_claims is not None
-    with_outcome = any("outcome" in r for r in inp.claims.values())
+    with_outcome = bool(inp.judged)
     headers = (["claim", "quote", "expected", "verdict"] + (["outcome"] if with_outcome else [])
                + ["P(holds on a seed)", "seeds", "mean margin"] + (["baseline verdict"] if with_baseline else []))
     rows = []
@@ -467,18 +472,18 @@ def claims_section(inp: ReportInput) -> Section:
     levels = set()
     for claim_id in order_names(inp.claims, inp.suite, kind="claims"):
         record = inp.claims[claim_id]
-        margin = record.get("mean_margin")
-        expected, because = expectation_of(inp, claim_id, record)
-        row = [claim_id, record.get("quote", ""), expected, record.get("verdict", DASH)]
-        row += [record.get("outcome", DASH)] if with_outcome else []
+        margin = record.mean_margin
+        expected, because = expectation_of(inp, claim_id)
+        row = [claim_id, record.quote, expected, record.verdict]
+        row += [inp.judged[claim_id].outcome if claim_id in inp.judged else DASH] if with_outcome else []
         row += [probability_text(record), claim_seeds_text(record), DASH if margin is None else f"{margin:+.4f}"]
         if because:
             notes.append(f"{claim_id}: expected {expected} because {because}")
         if with_baseline:
             row.append(baseline_verdict(record, (inp.baseline_claims or {}).get(claim_id)))
         rows.append(row)
-        levels.add(record.get("level"))
-        notes += [f"{claim_id}: {note}" for note in record.get("notes") or []]
+        levels.add(record.level)
+        notes += [f"{claim_id}: {note}" for note in record.notes]
     if not rows:
         return Section("Claims", notes=["No claim was judged."])
     level = next(iter(levels)) if len(levels) == 1 and None not in levels else None
@@ -493,10 +498,10 @@ def claims_section(inp: ReportInput) -> Section:
     return Section("Claims", table=Table(headers, rows, wrap={1: QUOTE_WIDTH}), notes=[explanation, *notes])
 
 
-def expectation_of(inp: ReportInput, claim_id: str, record: dict) -> tuple[str, str]:
+def expectation_of(inp: ReportInput, claim_id: str) -> tuple[str, str]:
     """What the suite expects of the claim on this profile, and why: from the session, else the suite file."""
-    if "expect" in record:
-        return record["expect"], record.get("because", "")
+    if claim_id in inp.judged:
+        return inp.judged[claim_id].expect, inp.judged[claim_id].because
     if inp.suite is not None and inp.profile_name in inp.suite.profiles:
         claim = next((c for c in inp.suite.claims if c.id == claim_id), None)
         if claim is not None:
@@ -505,29 +510,28 @@ def expectation_of(inp: ReportInput, claim_id: str, record: dict) -> tuple[str, 
     return DASH, ""
 
 
-def probability_text(record: dict) -> str:
+def probability_text(record: ClaimRecord) -> str:
     """"3/3 [0.25, 1.00]": the share of seeds the claim held on, and its interval."""
-    share = f"{record.get('seeds_holding', 0)}/{record.get('seeds', 0)}"
-    interval = record.get("interval")
+    share = f"{record.seeds_holding}/{record.seeds}"
+    interval = record.interval
     return share if not interval else f"{share} [{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
-def claim_seeds_text(record: dict) -> str:
+def claim_seeds_text(record: ClaimRecord) -> str:
     """How many seeds the verdict took, or how many an undecided claim would take."""
-    seeds, needed, budget = record.get("seeds", 0), record.get("seeds_needed"), record.get("seed_budget")
-    if "seeds_needed" not in record:
+    seeds, needed, budget = record.seeds, record.seeds_needed, record.seed_budget
+    if record.probability is None:  # written before verdicts had evidence: no count of seeds needed
         return str(seeds)
-    if record.get("verdict") != "inconclusive":
+    if record.verdict != "inconclusive":
         return f"{seeds} (decided)"
     of_budget = f" of {budget}" if budget else ""
     return f"{seeds}{of_budget}; needs {needed}" if needed else f"{seeds}{of_budget}; needs > 1000"
 
 
-def baseline_verdict(record: dict, baseline: dict | None) -> str:
+def baseline_verdict(record: ClaimRecord, baseline: ClaimRecord | None) -> str:
     if baseline is None:
         return "no baseline"
-    verdict = baseline.get("verdict", DASH)
-    return verdict if verdict == record.get("verdict") else f"{verdict} (changed)"
+    return baseline.verdict if baseline.verdict == record.verdict else f"{baseline.verdict} (changed)"
 
 
 def thirds(ranked: Sequence[str], words: Sequence[str]) -> dict[str, str]:
@@ -538,7 +542,7 @@ def thirds(ranked: Sequence[str], words: Sequence[str]) -> dict[str, str]:
 
 def qualitative_section(inp: ReportInput) -> Section:
     names = order_names(inp.optimizers, inp.suite)
-    epochs = min([EARLY_EPOCHS] + [o.get("epochs") or EARLY_EPOCHS for o in inp.optimizers.values()])
+    epochs = min([EARLY_EPOCHS] + [o.epochs or EARLY_EPOCHS for o in inp.optimizers.values()])
     early = {n: early_mean(inp.optimizers[n], epochs) for n in names}
     final = {n: _mean_or_none(final_values(inp.optimizers[n], "loss")) for n in names}
     speed = thirds(sorted((n for n in names if early[n] is not None and not divergence(inp.optimizers[n])),
@@ -610,24 +614,24 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
     """
     folder = Path(path)
     files = baseline_files(folder)
-    optimizers: dict[str, dict] = {}
-    claims_file: dict | None = None
+    optimizers: dict[str, OptimizerBaseline] = {}
+    claims_file = None
     for file in files:
         if file.name == baselines.CLAIMS_FILE:
-            claims_file = load_claims_baseline(file).data
+            claims_file = load_claims_baseline(file)
         else:
-            optimizers[file.stem] = load_optimizer_baseline(file).data
+            optimizers[file.stem] = load_optimizer_baseline(file)
     first = claims_file or next(iter(optimizers.values()))
-    suite_name = first.get("suite") or folder.parent.name
+    suite_name = first.suite or folder.parent.name
     suite = find_suite_file(folder, suite_name, suite_path) if (find_suite or suite_path) else None
-    seeds = sorted({int(s) for o in optimizers.values() for s in o["seeds"]})
+    seeds = sorted({s for o in optimizers.values() for s in o.seeds})
     return ReportInput(
         suite=suite,
         suite_name=suite_name,
-        profile_name=first.get("profile") or folder.name,
+        profile_name=first.profile or folder.name,
         seeds=seeds,
         optimizers={n: optimizers[n] for n in order_names(optimizers, suite)},
-        claims=dict((claims_file or {}).get("claims", {})),
+        claims=dict(claims_file.claims) if claims_file else {},
         generated=datetime.date.today().isoformat() if generated is None else generated,
         machine=machine,
     )
