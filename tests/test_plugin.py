@@ -63,6 +63,13 @@ def test_without_the_flag_items_are_skipped_naming_it(project):
     assert not (project.path / "baselines").exists()
 
 
+def test_without_the_flag_the_summary_says_why_even_when_pytest_hides_skip_reasons(project):
+    result = project.runpytest("-p", "no:randomly")  # no -rs: pytest prints only "5 skipped"
+    result.assert_outcomes(skipped=5)
+    has_lines(result, "optcheck", "5 optcheck items skipped: they train and check only with --optcheck")
+    assert "import" not in result.stdout.str().lower()  # no hint about imports: nothing failed to import
+
+
 def test_with_the_flag_but_no_suite_files_it_says_where_it_looked(pytester):
     """--optcheck in a project without suites names the folder it searched and the ini key, not an import hint."""
     pytester.makepyfile(test_other="def test_other():\n    pass\n")

@@ -27,6 +27,7 @@ from pytest_optcheck.plugin.session import (
     MARKERS,
     OptcheckSession,
     Options,
+    SKIP_REASON,
     UpdateMode,
     session_key,
     suite_files,
@@ -283,7 +284,10 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     state = config.stash.get(session_key, None)
-    if state is None or not state.options.enabled:
+    if state is None:
+        return
+    if not state.options.enabled:
+        _say_why_skipped(terminalreporter)
         return
     lines = state.summary
     if not suite_files(config):  # --optcheck, but nothing to check: say where the harness looked
@@ -295,6 +299,16 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     terminalreporter.write_sep("-", "optcheck")
     for line in lines:
         terminalreporter.write_line(line)
+
+
+def _say_why_skipped(terminalreporter) -> None:
+    """Without --optcheck every optcheck item skips; say so once, since pytest hides skip reasons by default."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and r.longrepr[2].endswith(SKIP_REASON)]
+    if skipped:
+        terminalreporter.write_sep("-", "optcheck")
+        terminalreporter.write_line(f"{len(skipped)} optcheck item{'s' if len(skipped) > 1 else ''} skipped: they "
+                                    "train and check only with --optcheck (pytest --optcheck)")
 
 
 def _loadable_suites(config: pytest.Config) -> list:
