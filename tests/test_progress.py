@@ -86,3 +86,17 @@ def test_the_time_left_prices_each_suite_by_its_own_runs():
     clock.now += 22.0
     progress.run_finished()
     assert lines[-1].endswith("3 of ~5 runs, about 44 s left")  # 2 more article runs of 22 s, not of 9 s
+
+
+def test_a_run_that_stops_early_is_priced_by_the_epochs_it_trained():
+    clock, lines = FakeClock(), []
+    progress = Progress(lambda text, final: lines.append(text) if final else None, clock=clock)
+    progress.plan("a", "p", 1, 10)
+    progress.plan("b", "p", 1, 10)
+    progress.run_started(RunLabel("a", "p", "sgd", 0), 10)
+    clock.now = 2.0
+    progress.epoch_done(1)
+    clock.now = 4.0
+    progress.epoch_done(2)  # diverged here: 2 s an epoch, not 0.4
+    progress.run_finished()
+    assert lines[-1].endswith("1 of ~2 runs, about 20 s left")

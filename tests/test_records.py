@@ -122,3 +122,29 @@ def test_a_claim_record_reads_back_as_the_same_record():
     stored = load_claims_baseline(SMOKE / "claims.json")
     for claim_id, record in stored.claims.items():
         assert parse_claim_record(record.to_json(), claim_id) == record
+
+
+def test_results_from_a_worker_reach_the_controller_whole(tmp_path):
+    """What an xdist worker measured (a non-finite test loss included) is read back as the same records."""
+    from pytest_optcheck.baselines.records import JudgedClaim
+    from pytest_optcheck.plugin.session import BaselineWrite, OptcheckSession, Options
+
+    measured = dataclasses.replace(load_optimizer_baseline(SMOKE / "adam.json"), path=None)
+    seeds = dict(measured.seeds)
+    seeds[0] = dataclasses.replace(seeds[0], test={"loss": None, "accuracy": 0.1})
+    measured = dataclasses.replace(measured, seeds=seeds)
+    claims = load_claims_baseline(SMOKE / "claims.json")
+    claim_id, record = next(iter(claims.claims.items()))
+    header = dataclasses.replace(claims, path=None, claims={})
+
+    def session():
+        return OptcheckSession(Options(True, None, tmp_path, None, None, False, None), tmp_path)
+
+    worker = session()
+    worker.measured["article/smoke/adam"] = measured
+    worker.claim_records[f"article/smoke/{claim_id}"] = JudgedClaim(record, "holds", "", "passed")
+    worker.updates = [BaselineWrite("a.json", measured), BaselineWrite("claims.json", record, header, claim_id)]
+    controller = session()
+    controller.absorb(json.loads(json.dumps(worker.export())))
+    assert controller.measured == worker.measured and controller.claim_records == worker.claim_records
+    assert controller.updates == worker.updates

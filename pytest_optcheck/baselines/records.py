@@ -36,7 +36,7 @@ class SeedCurves:
     """One seed's run: per-epoch metrics (None where the run diverged), test metrics, seconds."""
 
     history: dict[str, tuple[float | None, ...]]
-    test: dict[str, float] | None
+    test: dict[str, float | None] | None
     epoch_seconds: tuple[float, ...]
     diverged_at_epoch: int | None
 
@@ -169,10 +169,13 @@ def _without_timings(data: dict[str, Any]) -> dict[str, Any]:
 class _Reader:
     """Checks values of one file, naming the dotted key of anything wrong."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None, where: str = ""):
         self.path = path
+        self.where = where  # names what is read when it is not a file (a worker's results, say)
 
     def fail(self, key: str, problem: str) -> BaselineError:
+        if self.path is None:
+            return BaselineError(f"{self.where}: {key}: {problem}")
         return BaselineError(f"{self.path}: {key}: {problem}; {fix_hint(self.path)}")
 
     def get(self, table: dict, key: str, where: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
@@ -234,7 +237,7 @@ def load_optimizer_baseline(path: Path) -> OptimizerBaseline | None:
 
 def parse_optimizer_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> OptimizerBaseline:
     """`data` (a file's content) as a record; `where` names it in errors when there is no `path`."""
-    r = _Reader(path or Path(where))
+    r = _Reader(path, where)
     epochs = r.get(data, "epochs", "", int)
     seeds_table = r.get(data, "seeds", "", dict)
     if not seeds_table:
@@ -275,8 +278,8 @@ def _seed_curves(r: _Reader, run: Any, where: str, epochs: int) -> SeedCurves:
     if len({len(v) for v in history.values()}) > 1:
         raise r.fail(f"{where}.history", "the metrics have different numbers of epochs")
     test_table = r.get(run, "test", where, dict, optional=True)
-    test = None if test_table is None else {
-        k: r.number(v, f"{where}.test.{k}") for k, v in test_table.items()}
+    test = None if test_table is None else {  # None: not finite (a test loss can overflow while training's did not)
+        k: r.number(v, f"{where}.test.{k}", nullable=True) for k, v in test_table.items()}
     seconds = r.get(run, "epoch_seconds", where, list, optional=True) or []
     diverged = r.get(run, "diverged_at_epoch", where, int, optional=True)
     return SeedCurves(history, test, tuple(r.number(s, f"{where}.epoch_seconds[{i}]") for i, s in enumerate(seconds)),
@@ -316,7 +319,7 @@ def load_claims_baseline(path: Path) -> ClaimsBaseline | None:
 
 def parse_claims_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> ClaimsBaseline:
     """`data` (the content of a claims.json) as a record; `where` names it in errors when there is no `path`."""
-    r = _Reader(path or Path(where))
+    r = _Reader(path, where)
     claims_table = r.get(data, "claims", "", dict)
     return ClaimsBaseline(
         path=path,
@@ -329,7 +332,7 @@ def parse_claims_baseline(path: Path | None, data: dict[str, Any], *, where: str
 
 def parse_claim_record(data: dict[str, Any], where: str) -> ClaimRecord:
     """One claim's entry (as `ClaimRecord.to_json` gives it) as a record again; `where` names it in errors."""
-    return _claim(_Reader(Path(where)), data, "claim")
+    return _claim(_Reader(None, where), data, "claim")
 
 
 def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:

@@ -82,7 +82,7 @@ def optimizer_baseline(suite: Suite, profile: Profile, optimizer: str, runs: Map
         environment=dict(first.environment),
         seeds={seed: SeedCurves(
             history={m: tuple(values) for m, values in run.to_json()["history"].items()},
-            test=run.test,
+            test=None if run.test is None else {k: v if math.isfinite(v) else None for k, v in run.test.items()},
             epoch_seconds=tuple(round(s, 3) for s in run.epoch_seconds),
             diverged_at_epoch=run.diverged_at,
         ) for seed, run in sorted(runs.items())},

@@ -57,6 +57,7 @@ class Progress:
         self.label: RunLabel | None = None
         self.epochs = 0
         self._started = 0.0
+        self._epochs_run = 0
 
     def plan(self, suite: str, profile: str, runs: int, epochs: int) -> None:
         """`runs` more runs of `epochs` epochs will train on this suite and profile.
@@ -78,6 +79,7 @@ class Progress:
 
     def run_started(self, label: RunLabel, epochs: int) -> None:
         self.label, self.epochs, self._started = label, epochs, self.clock()
+        self._epochs_run = epochs  # until epochs report in: a run that says nothing counts as whole
         group = self._group_of(label)
         if group.runs <= len(group.finished):  # a run beyond the plan raises the plan
             group.runs = len(group.finished) + 1
@@ -86,6 +88,7 @@ class Progress:
     def epoch_done(self, epoch: int) -> None:
         if self.label is None:
             return
+        self._epochs_run = epoch
         elapsed = self.clock() - self._started
         left = elapsed / epoch * (self.epochs - epoch) + self._left(elapsed / epoch * self.epochs)
         self.show(f"optcheck: training {self.label}: epoch {epoch}/{self.epochs}; "
@@ -97,7 +100,7 @@ class Progress:
         seconds = self.clock() - self._started
         label, self.label = self.label, None
         self._group_of(label).finished.append(seconds)
-        self._finished_epochs += self.epochs
+        self._finished_epochs += self._epochs_run  # a diverged run stops early: price what it trained
         self.show(f"optcheck: trained {label} ({self.epochs} epochs, {duration(seconds)}); "
                   f"{self.finished} of ~{self.planned} runs, about {duration(self._left(seconds))} left", True)
 
