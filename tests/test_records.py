@@ -148,3 +148,22 @@ def test_results_from_a_worker_reach_the_controller_whole(tmp_path):
     controller.absorb(json.loads(json.dumps(worker.export())))
     assert controller.measured == worker.measured and controller.claim_records == worker.claim_records
     assert controller.updates == worker.updates
+
+
+def test_a_session_reads_each_baseline_file_once(tmp_path):
+    """Eleven claim items share one claims.json: it is parsed once, and a damaged one fails each of them."""
+    from pytest_optcheck.plugin.session import OptcheckSession, Options
+
+    session = OptcheckSession(Options(True, None, tmp_path, None, None, False, None), tmp_path)
+    path = tmp_path / "claims.json"
+    path.write_text((SMOKE / "claims.json").read_text())
+    first = session.stored_claims(path)
+    path.write_text("{ damaged")  # changed behind the session's back: it keeps what it read
+    assert session.stored_claims(path) is first and first.claims
+    damaged = tmp_path / "other" / "claims.json"
+    damaged.parent.mkdir()
+    damaged.write_text("{ damaged")
+    for _ in range(2):
+        with pytest.raises(BaselineError, match="not valid JSON"):
+            session.stored_claims(damaged)
+    assert session.stored_optimizer(tmp_path / "missing.json") is None

@@ -7,10 +7,6 @@ from collections import Counter
 
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
-from pytest_optcheck.baselines.records import (
-    load_claims_baseline,
-    load_optimizer_baseline,
-)
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.plugin.session import OptcheckSession
 from pytest_optcheck.render.report import ReportInput, plural, render_markdown, render_terminal
@@ -93,9 +89,9 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
         if not measured and not judged:
             continue
         root = state.baseline_root()
-        stored = {name: _stored(load_optimizer_baseline, baselines.optimizer_path(root, suite, profile, name))
+        stored = {name: _stored(state.stored_optimizer, baselines.optimizer_path(root, suite, profile, name))
                   for name in measured}
-        stored_claims = _stored(load_claims_baseline, baselines.claims_path(root, suite, profile))
+        stored_claims = _stored(state.stored_claims, baselines.claims_path(root, suite, profile))
         inputs.append(ReportInput(
             suite=suite,
             suite_name=suite.name,

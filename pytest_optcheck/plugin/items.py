@@ -141,7 +141,7 @@ class CurveItem(OptcheckItem):
         diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
 
         try:
-            recorded = records.load_optimizer_baseline(path)
+            recorded = state.stored_optimizer(path)
         except OptcheckError as exc:
             recorded, failure = None, self._damaged(exc)
         else:
@@ -244,7 +244,7 @@ class ClaimItem(OptcheckItem):
         return self.claim.optimizers
 
     def _recorded(self, path: Path) -> records.ClaimRecord | None:
-        stored = records.load_claims_baseline(path)
+        stored = self.session_state.stored_claims(path)
         return None if stored is None else stored.claims.get(self.claim.id)
 
     def check(self) -> None:

@@ -107,6 +107,7 @@ class OptcheckSession:
         # How the environment differs ("tensorflow: 2.16.1 -> 2.21.0") -> {baseline path: curve key}.
         self.environment_notes: dict[str, dict[str, str]] = {}
         self._suites: dict[Path, Suite] = {}
+        self._stored_files: dict[Path, OptimizerBaseline | ClaimsBaseline | OptcheckError | None] = {}
         # Suites whose runs cannot train (an unknown loss, say) -> the item that said why.
         self.setup_failures: dict[str, str] = {}
 
@@ -186,6 +187,26 @@ class OptcheckSession:
             self.measured[key] = measured
 
     # Baselines --------------------------------------------------------------
+
+    def stored_optimizer(self, path: Path) -> OptimizerBaseline | None:
+        """The optimizer baseline at `path` as the session found it: read and checked once."""
+        return self._stored(path, load_optimizer_baseline)
+
+    def stored_claims(self, path: Path) -> ClaimsBaseline | None:
+        """claims.json at `path` as the session found it: read and checked once, whatever the number of claims."""
+        return self._stored(path, load_claims_baseline)
+
+    def _stored(self, path: Path, load):
+        key = Path(path).resolve()
+        if key not in self._stored_files:
+            try:
+                self._stored_files[key] = load(path)
+            except OptcheckError as exc:  # a damaged file: every item that reads it says so
+                self._stored_files[key] = exc
+        found = self._stored_files[key]
+        if isinstance(found, OptcheckError):
+            raise found
+        return found
 
     def baseline_root(self) -> Path:
         """The baseline folder, relative to the current directory when inside it.
