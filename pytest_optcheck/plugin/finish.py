@@ -8,7 +8,7 @@ from collections import Counter
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.plugin.session import OptcheckSession
+from pytest_optcheck.plugin.session import OptcheckSession, read_quietly
 from pytest_optcheck.render.report import ReportInput, plural, render_markdown, render_terminal
 from pytest_optcheck.spec.suite import Suite
 
@@ -89,9 +89,9 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
         if not measured and not judged:
             continue
         root = state.baseline_root()
-        stored = {name: _stored(state.stored_optimizer, baselines.optimizer_path(root, suite, profile, name))
+        stored = {name: read_quietly(state.stored_optimizer, baselines.optimizer_path(root, suite, profile, name))
                   for name in measured}
-        stored_claims = _stored(state.stored_claims, baselines.claims_path(root, suite, profile))
+        stored_claims = read_quietly(state.stored_claims, baselines.claims_path(root, suite, profile))
         inputs.append(ReportInput(
             suite=suite,
             suite_name=suite.name,
@@ -122,9 +122,3 @@ def _plot_dir(state: OptcheckSession, inp: ReportInput, inputs: list[ReportInput
     return state.options.plots if len(inputs) == 1 else state.options.plots / inp.suite_name
 
 
-def _stored(load, path):
-    """The record at `path`, or None: missing, or damaged (the item reports that; the report says "no baseline")."""
-    try:
-        return load(path)
-    except OptcheckError:
-        return None

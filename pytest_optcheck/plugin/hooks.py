@@ -306,9 +306,11 @@ def _say_why_skipped(terminalreporter) -> None:
     skipped = [r for r in terminalreporter.stats.get("skipped", [])
                if isinstance(r.longrepr, tuple) and r.longrepr[2].endswith(SKIP_REASON)]
     if skipped:
+        from pytest_optcheck.render.report import plural
+
         terminalreporter.write_sep("-", "optcheck")
-        terminalreporter.write_line(f"{len(skipped)} optcheck item{'s' if len(skipped) > 1 else ''} skipped: they "
-                                    "train and check only with --optcheck (pytest --optcheck)")
+        terminalreporter.write_line(f"{plural(len(skipped), 'optcheck item')} skipped: they train and check "
+                                    "only with --optcheck (pytest --optcheck)")
 
 
 def _loadable_suites(config: pytest.Config) -> list:

@@ -142,11 +142,16 @@ class OptcheckSession:
                 measures_noise = (self.options.update is UpdateMode.ALL
                                   or (self.options.update is UpdateMode.FAILING and not path.exists()))
                 nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
-                progress.plan(suite.name, profile.name, sum(not self.runner.is_cached(suite, name, seed, profile, nudge)
-                                                            for seed in profile.seeds for nudge in (None, *nudges)),
-                              profile.epochs)
+                self._plan(progress, suite, profile, [(name, seed, nudge) for seed in profile.seeds
+                                                      for nudge in (None, *nudges)])
         except OptcheckError:
             return  # no data yet, say: the items report it
+
+    def _plan(self, progress: Progress, suite: Suite, profile: Profile,
+              runs: list[tuple[str, int, int | None]]) -> None:
+        """Count the runs (optimizer, seed, nudge) that are not cached into the progress estimate."""
+        uncached = sum(not self.runner.is_cached(suite, name, seed, profile, nudge) for name, seed, nudge in runs)
+        progress.plan(suite.name, profile.name, uncached, profile.epochs)
 
     def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
         """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
@@ -166,9 +171,8 @@ class OptcheckSession:
         def adding(seeds) -> None:  # the progress line's total grows by the runs these seeds will train
             progress = self.runner.progress
             if progress is not None:
-                progress.plan(suite.name, profile.name, sum(not self.runner.is_cached(suite, name, seed, profile)
-                                                            for name in claim.optimizers for seed in seeds),
-                              profile.epochs)
+                self._plan(progress, suite, profile, [(name, seed, None) for name in claim.optimizers
+                                                      for seed in seeds])
 
         if memo not in self._verdicts:
             self._verdicts[memo] = judge_on_demand(
@@ -276,7 +280,7 @@ class OptcheckSession:
         for update in sorted(self.updates, key=lambda u: (u.path, u.claim_id)):
             path = Path(update.path)
             if isinstance(update.content, OptimizerBaseline):
-                old = _read_quietly(load_optimizer_baseline, path)
+                old = read_quietly(load_optimizer_baseline, path)
                 if old is not None and old.same_content(update.content):
                     self.changes.append(f"{path}: unchanged (curves and noise envelope bit-identical), not rewritten")
                     continue
@@ -293,7 +297,7 @@ class OptcheckSession:
                 self._merge_claims(Path(name), header, records)
 
     def _merge_claims(self, path: Path, header: ClaimsBaseline, records: dict[str, ClaimRecord]) -> None:
-        old = _read_quietly(load_claims_baseline, path)
+        old = read_quietly(load_claims_baseline, path)
         if old is None and path.exists():
             self.changes.append(f"{path}: was unreadable; rewritten with the selected claims only")
         merged = dict(old.claims) if old else {}
@@ -319,11 +323,13 @@ def _lock_path(path: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"optcheck-claims-{digest}.lock"
 
 
-def _read_quietly(load, path: Path):
+def read_quietly(load, path: Path):
+    """`load(path)`, or None where the file is damaged: one being replaced by an update, or one whose
+    items already say so (the report then shows "no baseline")."""
     try:
         return load(path)
     except OptcheckError:
-        return None  # a damaged file being replaced by an update
+        return None
 
 
 SKIP_REASON = "optcheck items train models: pass --optcheck to run them"
