@@ -167,3 +167,12 @@ def test_a_session_reads_each_baseline_file_once(tmp_path):
         with pytest.raises(BaselineError, match="not valid JSON"):
             session.stored_claims(damaged)
     assert session.stored_optimizer(tmp_path / "missing.json") is None
+
+
+def test_a_record_from_no_file_is_named_without_a_restore_hint():
+    """A worker's results are not a file: the error names what was read, and no git checkout can restore it."""
+    content = load_optimizer_baseline(SMOKE / "adam.json").to_json()
+    content["epochs"] = "three"
+    with pytest.raises(BaselineError) as error:
+        parse_optimizer_baseline(None, content, where="article/smoke/adam")
+    assert str(error.value) == 'article/smoke/adam: epochs: expected a whole number, found "three"'
