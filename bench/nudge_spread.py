@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
 from pytest_optcheck.environment import BACKENDS, choose_backend
+from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.runs.cache import PYTEST_CACHE_RUNS
 from pytest_optcheck.runs.runner import Runner
 from pytest_optcheck.spec.suite import load_suite
@@ -39,16 +41,36 @@ def main() -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="tensorflow")
     parser.add_argument("--cache-dir", type=Path, default=PYTEST_CACHE_RUNS)
     args = parser.parse_args()
-    choose_backend(args.backend, "--backend")
+    try:
+        spread(args)
+    except OptcheckError as exc:
+        sys.exit(f"nudge_spread: {exc}")
 
+
+def spread(args: argparse.Namespace) -> None:
+    choose_backend(args.backend, "--backend")
     suite = load_suite(args.suite)
     profile = suite.profile(args.profile)
+    suite.optimizer(args.optimizer)  # an unknown name fails here, naming the suite's optimizers
+    if not 1 <= args.epoch <= profile.epochs:
+        raise OptcheckError(f"--epoch {args.epoch}: profile {profile.name!r} trains epochs 1 to {profile.epochs}")
+    if args.nudges < 1:
+        raise OptcheckError(f"--nudges {args.nudges}: give 1 or more")
     runner = Runner(args.cache_dir)
+
+    def value(seed: int, nudge: int | None) -> float:
+        history = runner.run(suite, args.optimizer, seed, profile, nudge=nudge).history
+        if args.metric not in history:
+            raise OptcheckError(f"--metric {args.metric}: the runs record {', '.join(sorted(history))}")
+        found = history[args.metric][args.epoch - 1]
+        if found is None:
+            raise OptcheckError(f"seed {seed}{f' nudge {nudge}' if nudge else ''}: diverged by epoch {args.epoch}")
+        return found
+
     rows, pooled = [], []
     for seed in profile.seeds:
-        plain = runner.run(suite, args.optimizer, seed, profile).history[args.metric][args.epoch - 1]
-        moves = [runner.run(suite, args.optimizer, seed, profile, nudge=n).history[args.metric][args.epoch - 1]
-                 - plain for n in range(1, args.nudges + 1)]
+        plain = value(seed, None)
+        moves = [value(seed, n) - plain for n in range(1, args.nudges + 1)]
         sizes = sorted(abs(m) for m in moves)
         pooled += moves
         rows.append([seed, f"{plain:.6g}", f"{statistics.median(sizes):.3g}", f"{sizes[-1]:.3g}",
