@@ -21,6 +21,7 @@ ON_BOTH_BACKENDS = [
     "test_a_diverging_run_stops_at_the_same_epoch_on_a_kept_model",
     "test_on_jax_runs_train_on_kept_epoch_programs",
     "test_without_the_jax_trainer_parts_runs_train_with_fit_and_the_same_numbers",
+    "test_the_backend_is_asked_for_deterministic_kernels",
 ]
 
 

@@ -45,3 +45,15 @@ def test_missing_tensorflow_says_how_to_install_it(monkeypatch):
     with pytest.raises(OptcheckError, match=r"TensorFlow is not installed. Install it with pip install tensorflow "
                                             r"\(or tensorflow-cpu for the CPU-only wheel\)"):
         tf_runtime.tensorflow()
+
+
+def test_xla_is_asked_for_deterministic_gpu_kernels_beside_a_projects_own_flags(monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    tf_runtime.deterministic_xla()
+    assert tf_runtime.os.environ["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=true"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_thunk_runtime=false")
+    tf_runtime.deterministic_xla()
+    assert tf_runtime.os.environ["XLA_FLAGS"] == "--xla_cpu_use_thunk_runtime=false --xla_gpu_deterministic_ops=true"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_deterministic_ops=false")  # the project's own choice stays
+    tf_runtime.deterministic_xla()
+    assert tf_runtime.os.environ["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=false"

@@ -227,6 +227,24 @@ def test_on_jax_runs_train_on_kept_epoch_programs(setup):
     assert [type(v) for v in kept._kept.values()] and all(isinstance(v, kind) for v in kept._kept.values())
 
 
+def test_the_backend_is_asked_for_deterministic_kernels():
+    """TensorFlow's op determinism on; on JAX, XLA's deterministic GPU kernels asked for before JAX starts
+    (the CPU accepts the flag and ignores it: these tests train on it)."""
+    import os
+
+    import keras
+
+    from pytest_optcheck.engine.runtime import keras_runtime
+
+    keras_runtime()
+    if keras.backend.backend() == "jax":
+        assert "--xla_gpu_deterministic_ops=true" in os.environ["XLA_FLAGS"].split()
+    else:
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+
+        assert is_op_determinism_enabled()
+
+
 def test_without_the_jax_trainer_parts_runs_train_with_fit_and_the_same_numbers(setup, monkeypatch):
     """Where this Keras lacks what compiled.py relies on, runs train with `fit`: nothing kept, same curves."""
     import keras

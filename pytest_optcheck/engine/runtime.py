@@ -47,6 +47,7 @@ def keras_runtime() -> None:
         return
     if chosen != "jax":
         raise OptcheckError(f"KERAS_BACKEND={chosen!r}: the harness trains on {' or '.join(BACKENDS)}")
+    deterministic_xla()
     try:
         import jax  # noqa: F401
     except ModuleNotFoundError as exc:
@@ -58,6 +59,23 @@ def keras_runtime() -> None:
     if keras.backend.backend() != "jax":
         raise OptcheckError(f"Keras was imported on the {keras.backend.backend()} backend before the harness could "
                             "choose jax: set KERAS_BACKEND=jax before anything imports Keras")
+
+
+GPU_DETERMINISM = "--xla_gpu_deterministic_ops=true"
+
+
+def deterministic_xla() -> None:
+    """Ask XLA for deterministic GPU kernels, JAX's counterpart of TensorFlow's op determinism.
+
+    On a GPU, XLA's reductions may add in whatever order threads finish, so the same
+    seed could give different curves; the flag makes it choose ordered kernels. The
+    CPU is deterministic without it and ignores it. XLA reads its flags when JAX
+    starts its backend, so this must come before the first computation; a project
+    that sets the flag itself in XLA_FLAGS keeps its own value.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {GPU_DETERMINISM}".strip()
 
 
 def tensorflow() -> Any:
