@@ -15,7 +15,7 @@ from pytest_optcheck.baselines.records import (
     parse_claim_record,
     parse_optimizer_baseline,
 )
-from pytest_optcheck.baselines.store import dumps
+from pytest_optcheck.baselines.store import dumps, largest_change
 
 from baseline_data import ROOT, SMOKE
 
@@ -176,3 +176,17 @@ def test_a_record_from_no_file_is_named_without_a_restore_hint():
     with pytest.raises(BaselineError) as error:
         parse_optimizer_baseline(None, content, where="article/smoke/adam")
     assert str(error.value) == 'article/smoke/adam: epochs: expected a whole number, found "three"'
+
+
+def test_a_refresh_names_the_seeds_it_added_and_how_far_the_kept_ones_moved():
+    record = load_optimizer_baseline(SMOKE / "adam.json")  # seeds 0-2
+    fewer = dataclasses.replace(record, seeds={0: record.seeds[0]})
+    assert largest_change(fewer, record) == "seeds 1-2 added; curves unchanged (bit-identical)"
+    assert largest_change(record, fewer) == "seeds 1-2 dropped; curves unchanged (bit-identical)"
+    other = record.to_json()
+    other["seeds"]["0"]["history"]["loss"][1] += 0.5
+    moved = parse_optimizer_baseline(None, other)
+    gaps = dataclasses.replace(moved, seeds={0: moved.seeds[0], 2: moved.seeds[2]})
+    assert largest_change(dataclasses.replace(record, seeds={1: record.seeds[1]}), gaps) == "seeds 0, 2 added; seed 1 dropped"
+    message = largest_change(fewer, gaps)
+    assert message.startswith("seed 2 added; largest change: loss seed 0 epoch 2: ") and message.endswith("(+0.5)")

@@ -236,9 +236,12 @@ def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str
     prefix = "noise envelope added; " if old.noise is None and new.noise is not None else ""
     if old.dataset is None and new.dataset is not None:
         prefix += "data source and checksum recorded; "
-    added = sorted(new.seeds.keys() - old.seeds.keys())
-    if added:
-        return f"seed {added[0]} added"
+    # Seeds a profile gained or lost are named; the seeds both hold still report how far they moved.
+    for keys, verb in ((new.seeds.keys() - old.seeds.keys(), "added"), (old.seeds.keys() - new.seeds.keys(), "dropped")):
+        if keys:
+            prefix += f"{_seeds_text(sorted(keys))} {verb}; "
+    if not old.seeds.keys() & new.seeds.keys():
+        return prefix.removesuffix("; ")
     metrics = ordered({m for run in new.seeds.values() for m in run.history})
     move = largest_move(old.seeds, new.seeds, metrics)
     if move is None:
@@ -248,6 +251,15 @@ def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str
     return (prefix + f"largest change: {move.metric} seed {move.seed} epoch {move.epoch}: "
             f"{_value_text(move.before)} -> {_value_text(move.after)}"
             + ("" if math.isinf(move.size) else f" ({move.after - move.before:+.3g})"))
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    """'seed 3', 'seeds 3, 5', or 'seeds 3-7' for a run of consecutive seeds."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
 
 
 def _value_text(value: float | None) -> str:
