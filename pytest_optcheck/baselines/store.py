@@ -239,7 +239,7 @@ def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str
     # Seeds a profile gained or lost are named; the seeds both hold still report how far they moved.
     for keys, verb in ((new.seeds.keys() - old.seeds.keys(), "added"), (old.seeds.keys() - new.seeds.keys(), "dropped")):
         if keys:
-            prefix += f"{_seeds_text(sorted(keys))} {verb}; "
+            prefix += f"seed{'s' if len(keys) > 1 else ''} {ranges_text(sorted(keys))} {verb}; "
     if not old.seeds.keys() & new.seeds.keys():
         return prefix.removesuffix("; ")
     metrics = ordered({m for run in new.seeds.values() for m in run.history})
@@ -253,13 +253,15 @@ def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str
             + ("" if math.isinf(move.size) else f" ({move.after - move.before:+.3g})"))
 
 
-def _seeds_text(seeds: list[int]) -> str:
-    """'seed 3', 'seeds 3, 5', or 'seeds 3-7' for a run of consecutive seeds."""
-    if len(seeds) == 1:
-        return f"seed {seeds[0]}"
-    if seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"seeds {seeds[0]}-{seeds[-1]}"
-    return "seeds " + ", ".join(map(str, seeds))
+def ranges_text(values: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9": seeds as a reader counts them."""
+    parts, start = [], None
+    for i, v in enumerate(values):
+        start = v if start is None else start
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            parts.append(str(v) if v == start else f"{start}-{v}")
+            start = None
+    return ", ".join(parts)
 
 
 def _value_text(value: float | None) -> str:

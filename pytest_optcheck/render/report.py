@@ -255,18 +255,7 @@ def seeds_line(inp: ReportInput) -> str:
         return seeds_text(inp.seeds)
     most = max(r.seeds for r in inp.claims.values())
     return (f"{seeds_text(inp.seeds)} (curves); claims judged on up to {most} seeds, adding "
-            f"{_ranges(judged)}")
-
-
-def _ranges(values: Sequence[int]) -> str:
-    """[3, 4, 5, 9] -> "3-5, 9"."""
-    parts, start = [], None
-    for i, v in enumerate(values):
-        start = v if start is None else start
-        if i + 1 == len(values) or values[i + 1] != v + 1:
-            parts.append(str(v) if v == start else f"{start}-{v}")
-            start = None
-    return ", ".join(parts)
+            f"{baselines.ranges_text(judged)}")
 
 
 # Sections of the report --------------------------------------------------------
