@@ -4,7 +4,8 @@ Prints, for the seeds-on-demand rule (first 3 seeds, then groups of 3, at most 3
 how often a claim with no true effect is decided anyway (the error rate, with every
 look counted), what a fixed-n test looked at the same ten times would give instead,
 and for true probabilities of outperforming from 0.6 to 1, how often the claim is
-decided and after how many seeds. The simulation is the one tests/test_evidence.py
+decided and after how many seeds; then the same for the article suite's ci budget
+(first 8 seeds, then 4 more, at most 12). The simulation is the one tests/test_evidence.py
 asserts bounds on.
 
     .venv/bin/python bench/claim_rule_rates.py [--simulations 20000]
@@ -62,6 +63,14 @@ def main() -> None:
         median = f"{np.median(used[decided]):.0f}" if decided.any() else "-"
         print(f"  {p:9.2f} | {np.mean(verdicts == 'holds'):14.2%} | {np.mean(verdicts == 'fails'):5.2%} | "
               f"{median:>22s} | {np.mean(~decided):.2%}")
+    # The article suite's ci profile: curves on 8 seeds, which the claims take first, then 4 more once.
+    print("ci's budget (first 8 seeds, then 4 more, at most 12):")
+    verdicts, _ = test_evidence.sequential(rng, rng.normal(size=(n, 12)), first=8, group=4, most=12)
+    print(f"  no true effect, normal margins: decided {np.mean(verdicts != 'inconclusive'):.2%}")
+    for p in (0.8, 0.9, 1.0):
+        margins = np.where(rng.random((n, 12)) < p, 1.0, -1.0)
+        verdicts, _ = test_evidence.sequential(rng, margins, first=8, group=4, most=12)
+        print(f"  true P {p:.2f}: holds {np.mean(verdicts == 'holds'):.2%}, fails {np.mean(verdicts == 'fails'):.2%}")
 
 
 if __name__ == "__main__":
