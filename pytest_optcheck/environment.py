@@ -8,6 +8,8 @@ import platform
 import sys
 from importlib import metadata
 
+from pytest_optcheck.errors import OptcheckError
+
 NOT_INSTALLED = "not installed"
 
 # Distributions that install the `tensorflow` (or `keras`) import package: the main
@@ -60,9 +62,69 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The vector instructions math libraries choose their kernels by (x86 "flags", Arm
+# "Features" in /proc/cpuinfo): two machines that report the same CPU model can
+# differ in them, and a kernel of another width adds in another order.
+SIMD = frozenset({"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+                  "avx512_fp16", "amx_tile", "amx_bf16", "asimd", "sve", "sve2", "bf16", "i8mm"})
+
+
+def simd_extensions() -> str:
+    """The CPU's vector extensions among SIMD, space-separated; empty where /proc/cpuinfo is missing."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name.strip() in ("flags", "Features"):
+                    return " ".join(sorted(SIMD & set(value.split())))
+    except OSError:
+        pass
+    return ""
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity, by which TensorFlow and XLA size their thread pools."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on macOS and Windows
+        return os.cpu_count() or 1
+
+
+def worker_threads() -> int | None:
+    """Threads per process: the machine's cores shared among pytest-xdist workers."""
+    explicit = os.environ.get("OPTCHECK_THREADS")
+    if explicit:
+        if not explicit.isdigit() or int(explicit) < 1:
+            raise OptcheckError(f"OPTCHECK_THREADS={explicit!r}: give a whole number of threads, 1 or more")
+        return int(explicit)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if workers > 1:
+        return max(1, available_cores() // workers)
+    return None
+
+
+def kernel_threads(backend: str) -> int:
+    """The threads one training run's CPU kernels divide their work over.
+
+    It is part of a run's identity because it changes the numbers: TensorFlow's
+    matrix products split over 1 and over 2 threads round differently, and so do
+    XLA's. The harness gives TensorFlow exactly this many (engine/runtime.py); XLA
+    takes every core the process may run on, so under pytest-xdist a JAX worker
+    keeps them all (taskset, or the CPU affinity, is what changes it).
+    """
+    if backend == "tensorflow":
+        return worker_threads() or available_cores()
+    return available_cores()
+
+
+# Keys that records written before they were recorded lack: missing there means unknown, not changed.
+RECORDED_LATER = ("threads", "simd")
+
+
 @functools.cache
 def environment() -> dict[str, str]:
     """The facts that can change a result. Read from package metadata: no TensorFlow import."""
+    backend = keras_backend()
     env = {
         "python": platform.python_version(),
         "tensorflow": module_version("tensorflow"),
@@ -73,8 +135,11 @@ def environment() -> dict[str, str]:
         # oneDNN changes float results; record how it was set.
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "implementation": sys.implementation.name,
+        "threads": str(kernel_threads(backend)),
     }
-    backend = keras_backend()
+    simd = simd_extensions()
+    if simd:
+        env["simd"] = simd
     if backend != "tensorflow":  # TensorFlow's identities stay as they always were
         env.update(backend=backend, jax=_version("jax"), jaxlib=_version("jaxlib"))
     return env
@@ -129,7 +194,9 @@ def differences(old: dict[str, str], new: dict[str, str]) -> dict[str, tuple[str
         return {**env, "platform": platform_identity(env.get("platform"))}
 
     a, b = identity(old), identity(new)
-    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+    keys = set(a) | set(b)
+    keys -= {k for k in RECORDED_LATER if k not in a or k not in b}  # a record from before it was recorded
+    return {k: (a.get(k), b.get(k)) for k in sorted(keys) if a.get(k) != b.get(k)}
 
 
 def outside_declared_range(env: dict[str, str] | None = None) -> list[str]:

@@ -137,3 +137,20 @@ def test_a_flipped_verdict_is_counted_in_the_singular(two_sets):
     old, new = (load_baseline_dir(folder, find_suite=False) for folder in two_sets)
     text = render_diff(old, new, fmt="term")
     assert "Verdicts changed (old -> new): 1 of 1 claim on both sides." in text
+
+
+def test_a_thread_count_only_the_newer_side_records_is_not_called_a_change(capsys, tmp_path):
+    """Baselines written before runs recorded their thread count meet ones that do."""
+    old = write_baselines(tmp_path / "old")
+    counted = {**ENVIRONMENT, "threads": "2"}
+    new = write_baselines(tmp_path / "new", optimizers={"sgd": sgd_file(environment=counted),
+                                                        "adam": adam_file(environment=counted)})
+    code, out, err = run(capsys, "diff", old, new, "--format", "term")
+    assert code == 0, err
+    threads = next(line for line in out.splitlines() if line.lstrip().startswith("threads"))
+    assert "not recorded" in threads and "changed" not in threads
+    assert "The environments are the same." in out
+    halved = write_baselines(tmp_path / "halved", optimizers={"sgd": sgd_file(environment={**counted, "threads": "1"}),
+                                                              "adam": adam_file(environment={**counted, "threads": "1"})})
+    code, out, err = run(capsys, "diff", new, halved, "--format", "term")
+    assert "Changed: threads." in out

@@ -293,8 +293,15 @@ def test_every_item_carries_the_optcheck_markers(project):
     assert project.runpytest("--markers").stdout.str().count("@pytest.mark.optcheck") == 4
 
 
-def test_under_xdist_same_verdicts_and_baselines_written_once(project):
+def test_under_xdist_same_verdicts_and_baselines_written_once(project, monkeypatch, request):
     pytest.importorskip("xdist")
+    from pytest_optcheck.environment import environment
+
+    request.addfinalizer(environment.cache_clear)  # later tests read this process's own thread count
+    # Each worker gets the threads the single process has: the same recorded environment,
+    # the same numbers. (The single process is this one: its environment is read afresh.)
+    monkeypatch.setenv("OPTCHECK_THREADS", "1")
+    environment.cache_clear()
     project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
     serial = {p.name: p.read_bytes() for p in (project.path / "baselines/tiny/small").iterdir()}
 

@@ -257,3 +257,16 @@ def test_the_seed_line_names_the_seeds_claims_added_and_no_column_is_empty():
                                                   ROOT / "suites/article-quadratic.toml"))
     assert "published" not in quadratic.lower().replace("`published`", "")
     assert "| expected " in quadratic and "| holds " in quadratic
+
+
+def test_the_machine_line_names_the_thread_count_runs_trained_with():
+    from baseline_data import ENVIRONMENT
+
+    from pytest_optcheck.render.report import machine_text
+
+    counted = {**ENVIRONMENT, "threads": "2"}
+    inp = report_input(None, machine="", optimizers={"sgd": sgd_file(environment=counted),
+                                                     "adam": adam_file(environment=counted)})
+    assert machine_text(inp) == "Linux-x86_64 (Test CPU, 2 threads)"
+    older = report_input(None, machine="")  # records from before the count was recorded
+    assert machine_text(older) == "Linux-x86_64 (Test CPU)"

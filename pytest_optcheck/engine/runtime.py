@@ -14,25 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pytest_optcheck.environment import BACKENDS, keras_backend
+from pytest_optcheck.environment import BACKENDS, kernel_threads, keras_backend, worker_threads
 from pytest_optcheck.errors import OptcheckError
 
 _configured = False
 NOT_INSTALLED = ("TensorFlow is not installed. Install it with pip install tensorflow "
                  "(or tensorflow-cpu for the CPU-only wheel)")
-
-
-def worker_threads() -> int | None:
-    """Threads per process: the machine's cores shared among pytest-xdist workers."""
-    explicit = os.environ.get("OPTCHECK_THREADS")
-    if explicit:
-        if not explicit.isdigit() or int(explicit) < 1:
-            raise OptcheckError(f"OPTCHECK_THREADS={explicit!r}: give a whole number of threads, 1 or more")
-        return int(explicit)
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    if workers > 1:
-        return max(1, (os.cpu_count() or 1) // workers)
-    return None
 
 
 JAX_NOT_INSTALLED = ("the JAX backend was chosen, but JAX is not installed. Install it with "
@@ -90,13 +77,20 @@ def tensorflow() -> Any:
         raise OptcheckError(NOT_INSTALLED) from None
 
     if not _configured:
-        threads = worker_threads()
-        if threads:
-            try:
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
+        # Set, not left to TensorFlow's default, so that the count the run's identity
+        # records (environment.kernel_threads) is the one the kernels use: it changes results.
+        threads = kernel_threads("tensorflow")
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            if worker_threads():  # a pytest-xdist worker's share; one process alone keeps the default
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
-            except RuntimeError:
-                pass  # TensorFlow already started in this process; keep its settings
+        except RuntimeError:  # TensorFlow started in this process before the harness: its settings stay
+            started = tf.config.threading.get_intra_op_parallelism_threads()
+            if started not in (0, threads):
+                raise OptcheckError(
+                    f"TensorFlow was started with {started} intra-op threads before the harness could give it "
+                    f"{threads}, and runs record the count they train with: set OPTCHECK_THREADS={started} "
+                    "instead of configuring TensorFlow's threads yourself") from None
         tf.config.experimental.enable_op_determinism()
         # Each run builds a new model, which TensorFlow reports as "retracing": expected here.
         tf.get_logger().setLevel("ERROR")

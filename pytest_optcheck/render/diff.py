@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pytest_optcheck.baselines.records import ClaimRecord, OptimizerBaseline
 from pytest_optcheck.baselines.store import largest_move
+from pytest_optcheck.environment import RECORDED_LATER
 from pytest_optcheck.metrics import ordered
 from pytest_optcheck.render.report import (
     DASH,
@@ -143,8 +144,11 @@ def environment_section(old: ReportInput, new: ReportInput) -> Section:
     rows = []
     for key in sorted(set(before) | set(after)):
         a, b = before.get(key, DASH), after.get(key, DASH)
+        if key in RECORDED_LATER and DASH in (a, b):
+            rows.append([key, a, b, "not recorded"])  # a record from before the key was recorded
+            continue
         rows.append([key, a, b, "changed" if a != b else ""])
-    changed = [r[0] for r in rows if r[3]]
+    changed = [r[0] for r in rows if r[3] == "changed"]
     note = f"Changed: {', '.join(changed)}." if changed else "The environments are the same."
     return Section("Environments", table=Table(["key", "old", "new", "differs"], rows, wrap={1: 40, 2: 40}),
                    notes=[note])

@@ -280,7 +280,9 @@ def machine_text(inp: ReportInput) -> str:
     envs = environments(inp)
     platform = distinct(e.get("platform") for e in envs)
     cpu = distinct(e.get("cpu") for e in envs)
-    return f"{platform} ({cpu})" if cpu != DASH else platform
+    threads = distinct(e.get("threads") for e in envs)  # older records lack it
+    details = [text for text in (cpu, f"{threads} threads" if threads != DASH else DASH) if text != DASH]
+    return f"{platform} ({', '.join(details)})" if details else platform
 
 
 def versions_text(envs: Sequence[dict]) -> str:
