@@ -195,6 +195,28 @@ def test_unknown_profile_is_a_usage_error(project):
     has_lines(result, "--optcheck-profile nope: ", "tiny.toml has no such profile; choose one of: small, other")
 
 
+@pytest.mark.parametrize("where, message", [
+    (["--optcheck-runs-at-once", "0"], "--optcheck-runs-at-once 0: give a whole number of runs, 1 or more"),
+    ("two", "optcheck_runs_at_once = 'two' (ini): give a whole number of runs, 1 or more"),
+])
+def test_a_bad_count_of_runs_at_once_is_a_usage_error(project, where, message):
+    if isinstance(where, str):
+        project.makeini(f"[pytest]\noptcheck_runs_at_once = {where}\n")
+        where = []
+    result = project.run_optcheck(*where)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    has_lines(result, message)
+
+
+def test_runs_one_at_a_time_give_the_same_baselines_as_side_by_side(project):
+    project.run_optcheck("--optcheck-update", "--optcheck-no-cache", "--optcheck-runs-at-once", "2")
+    side_by_side = baseline(project, "adam").read_bytes()
+    result = project.run_optcheck("--optcheck-no-cache", "--optcheck-runs-at-once", "1", "--optcheck-report=r.md")
+    result.assert_outcomes(passed=3)
+    assert "curves: 2 identical" in result.stdout.str()
+    assert baseline(project, "adam").read_bytes() == side_by_side
+
+
 def test_profile_option_and_ini(project):
     result = project.run_optcheck("--optcheck-profile", "other", "--optcheck-update")
     result.assert_outcomes(passed=2, failed=1)  # one epoch of a tiny model: Adam does not beat SGD yet
@@ -465,8 +487,10 @@ def test_unwritable_report_path_is_a_clear_error(project):
 
 def test_progress_names_each_run_trained_and_is_quiet_under_q(project):
     result = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd")
-    has_lines(result, "optcheck: trained tiny/small sgd seed 0 (2 epochs,", "runs, about",
-              "optcheck: trained tiny/small sgd seed 1 (2 epochs,")
+    trained = [line for line in result.outlines if line.startswith("optcheck: trained tiny/small sgd seed")]
+    # Two at a time side by side: each run has its line, in the order the runs end.
+    assert sorted(line.split(" (")[0].rsplit(" ", 1)[1] for line in trained) == ["0", "1", "2"]
+    assert all("(2 epochs," in line and "runs, about" in line for line in trained)
     assert "Captured stdout" not in result.stdout.str()  # on the terminal as it trains, not captured
     quiet = project.run_optcheck("--optcheck-no-cache", "-k", "curve and sgd", "-q")
     assert "optcheck: trained" not in quiet.stdout.str()

@@ -148,7 +148,7 @@ def test_a_kept_model_trains_bit_identically_to_a_fresh_build(setup):
             a = train(suite, name, seed, profile, dataset, nudge=nudge, models=fresh)
             b = train(suite, name, seed, profile, dataset, nudge=nudge, models=kept)
             assert a.history == b.history and a.test == b.test, (name, seed, nudge)
-    assert len(kept._kept) == 2  # one compiled model per optimizer served all its runs
+    assert len(kept.kept()) == 2  # one compiled model per optimizer served all its runs
 
 
 def test_a_model_that_differs_from_seed_to_seed_trains_on_a_fresh_build(setup, tmp_path, monkeypatch):
@@ -224,7 +224,7 @@ def test_on_jax_runs_train_on_kept_epoch_programs(setup):
     kept = TracedModels()
     train(suite, "adam", 0, profile, dataset, models=kept)
     kind = EpochProgram if keras.backend.backend() == "jax" else keras.Model
-    assert [type(v) for v in kept._kept.values()] and all(isinstance(v, kind) for v in kept._kept.values())
+    assert kept.kept() and all(isinstance(v, kind) for v in kept.kept())
 
 
 def test_the_backend_is_asked_for_deterministic_kernels():
@@ -258,6 +258,6 @@ def test_without_the_jax_trainer_parts_runs_train_with_fit_and_the_same_numbers(
     a = train(suite, "sgd", 0, profile, dataset, models=kept)
     b = train(suite, "sgd", 0, profile, dataset, models=TracedModels(reference=True))
     assert a.history == b.history and a.test == b.test
-    assert not any(isinstance(v, compiled.EpochProgram) for v in kept._kept.values())
+    assert not any(isinstance(v, compiled.EpochProgram) for v in kept.kept())
     if keras.backend.backend() == "jax":
-        assert not kept._kept  # on JAX fit builds fresh: nothing is kept
+        assert not kept.kept()  # on JAX fit builds fresh: nothing is kept

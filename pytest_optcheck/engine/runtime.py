@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,14 @@ def tensorflow() -> Any:
     return tf
 
 
+# The native_log blocks open across threads, and what the first of them moved: the
+# descriptor moves when the first opens and comes back when the last closes, so runs
+# training side by side in threads never restore it out of order.
+_log_depth = 0
+_log_moved: tuple[int, int] | None = None
+_log_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def native_log(path: Path | None) -> Iterator[None]:
     """Send what TensorFlow's C++ side prints (absl lines such as cuInit or NodeDef
@@ -105,25 +114,39 @@ def native_log(path: Path | None) -> Iterator[None]:
     nowhere, instead of the terminal and pytest's failure reports.
 
     Only file descriptor 2 is moved: Python's own stderr output under pytest goes to
-    pytest's capture, and exceptions still propagate as exceptions.
+    pytest's capture, and exceptions still propagate as exceptions. While a block is
+    open (in any thread), another one changes nothing.
     """
+    global _log_depth, _log_moved
+    with _log_lock:
+        _log_depth += 1
+        if _log_depth == 1:
+            _log_moved = _move_stderr(path)
+    try:
+        yield
+    finally:
+        with _log_lock:
+            _log_depth -= 1
+            if _log_depth == 0 and _log_moved is not None:
+                saved, target = _log_moved
+                _log_moved = None
+                os.dup2(saved, 2)
+                os.close(saved)
+                os.close(target)
+
+
+def _move_stderr(path: Path | None) -> tuple[int, int] | None:
+    """Point descriptor 2 at `path` (or nowhere); the saved and the new descriptors, or None if it cannot."""
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all: nothing to keep clean
-        yield
-        return
+        return None
     try:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         target = os.open(path if path is not None else os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError:
         os.close(saved)
-        yield
-        return
-    try:
-        os.dup2(target, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(target)
+        return None
+    os.dup2(target, 2)
+    return saved, target

@@ -9,6 +9,10 @@ A run is exactly what a plain Keras script does:
 with op determinism on. The one difference is `steps_per_execution`, which runs
 many steps per call into TensorFlow: same arithmetic in the same order, much
 less Python overhead, so the per-epoch metrics are bit-identical.
+
+On TensorFlow, runs may train side by side in threads (`runs/runner.py` decides
+how many): each on a compiled model of its own, drawing everything random in its
+seeding turn (`SeedingTurn`), so that its numbers are those it has alone.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,6 +59,55 @@ def default_steps_per_execution(keras_version: str) -> int:
     if match and (int(match[1]), int(match[2])) >= MULTI_STEP_KERAS:
         return STEPS_PER_EXECUTION
     return 1
+
+
+# Set while runs training side by side in threads are to stop (the user pressed Ctrl-C):
+# each stops at the end of its epoch, and nothing of it is cached.
+_HALTING = threading.Event()
+
+
+class Halted(Exception):
+    """A run stopped before its end: the runs training beside it were halted (`halt_runs`)."""
+
+
+def halt_runs(halting: bool = True) -> None:
+    """Stop every run training now at the end of its epoch (Halted); `False`: let runs train again."""
+    if halting:
+        _HALTING.set()
+    else:
+        _HALTING.clear()
+
+
+class SeedingTurn:
+    """One run's stretch of process-wide seeding, from `set_random_seed` until training starts.
+
+    A run draws everything random from process-wide seeds: its initial weights and
+    nudge when it is built, and on TensorFlow the shuffle order, which `fit` fixes
+    when it builds its data pipeline (before `on_train_begin`). Runs that train side
+    by side take turns through that stretch, so another run's seeding never lands
+    inside it; after it, a TensorFlow run draws nothing from the process's seeds.
+    On JAX the engine draws each epoch's order from NumPy's global generator, so a
+    JAX run keeps its turn to the end.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._held = False
+
+    def __enter__(self) -> SeedingTurn:
+        self._lock.acquire()
+        self._held = True
+        return self
+
+    def done(self) -> None:
+        """Training has started: other runs may seed now."""
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+    def __exit__(self, *exc: object) -> None:
+        self.done()
 
 
 def build_model(spec: ModelSpec, suite_path: Any = "") -> Any:
@@ -146,29 +200,58 @@ class TracedModels:
 
     On JAX what is kept is the optimizer's compiled epoch program instead
     (`compiled.py`): each run builds fresh and hands its state to it.
+
+    Runs training side by side each take a kept model of their own: an optimizer
+    keeps as many as it had runs at once, each idle between runs.
     """
 
     def __init__(self, *, reference: bool = False):
         self.reference = reference
-        self._kept: dict[tuple[str, str], Any] = {}
+        self._models: dict[tuple, list[Any]] = {}  # on TensorFlow: the compiled models kept per key
+        self._idle: dict[tuple, list[Any]] = {}  # those of them no run is training now
+        self._keys: dict[int, tuple] = {}  # id of a kept model -> its key
+        self._programs: dict[tuple, Any] = {}  # on JAX: the optimizer's compiled epoch program
+        self._lock = threading.Lock()
+
+    def kept(self) -> list[Any]:
+        """Everything kept: compiled models on TensorFlow, epoch programs on JAX."""
+        with self._lock:
+            return [m for models in self._models.values() for m in models] + list(self._programs.values())
 
     def model(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> Any:
-        """A compiled model holding the run's initial state: fresh, or a kept one with it copied in."""
+        """A compiled model holding the run's initial state: fresh, or a kept one with it copied in.
+
+        The model is the run's until `done(model)` gives it back.
+        """
         keras_runtime()
         import keras
 
         fresh, opt, key = self._fresh(suite, optimizer, seed, nudge)
         keep = not self.reference and keras.backend.backend() == "tensorflow"
-        kept = self._kept.get(key) if keep else None
+        with self._lock:
+            idle = self._idle.get(key) if keep else None
+            kept = idle.pop() if idle else None
         if kept is not None:
             opt.build(fresh.trainable_variables)
             if _copy_state(fresh, opt, kept):
                 return kept
+            with self._lock:  # a model unlike this seed's: the fresh build is kept in its place
+                del self._keys[id(kept)]
+                self._models[key].remove(kept)
         fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics),
                       steps_per_execution=default_steps_per_execution(keras.__version__))
         if keep:
-            self._kept[key] = fresh
+            with self._lock:
+                self._keys[id(fresh)] = key
+                self._models.setdefault(key, []).append(fresh)
         return fresh
+
+    def done(self, model: Any) -> None:
+        """The run on `model` has finished: a kept model waits for the optimizer's next run."""
+        with self._lock:
+            key = self._keys.get(id(model))
+            if key is not None:
+                self._idle.setdefault(key, []).append(model)
 
     def program(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> tuple[Any, Any] | None:
         """On JAX: the run's fresh compiled model and the kept epoch program that trains it (see compiled.py).
@@ -183,9 +266,10 @@ class TracedModels:
             return None
         fresh, opt, key = self._fresh(suite, optimizer, seed, nudge)
         fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics))
-        program = self._kept.get(key)
-        if program is None:
-            program = self._kept[key] = compiled.EpochProgram(fresh)
+        with self._lock:
+            program = self._programs.get(key)
+            if program is None:
+                program = self._programs[key] = compiled.EpochProgram(fresh)
         return fresh, program
 
     def _fresh(self, suite: Suite, optimizer: str, seed: int, nudge: int | None) -> tuple[Any, Any, tuple]:
@@ -232,18 +316,24 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
     `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
     to measure the run's sensitivity to rounding. `on_epoch(epoch)`: called after each epoch.
     `models`: where compiled models are kept between runs (default: one per process).
+    Safe to call from several threads at once (see `SeedingTurn`).
     """
     models = _MODELS if models is None else models
     x, y = training_arrays(dataset, profile)
-    on_program = models.program(suite, optimizer, seed, nudge)
-    if on_program is not None:
-        model, program = on_program
-        training = suite.training
-        fitted = compiled.fit(program, model, x, y, epochs=profile.epochs, batch_size=training.batch_size,
-                              validation_split=training.validation_split, shuffle=training.shuffle,
-                              test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
-    else:
-        fitted = _fit(models.model(suite, optimizer, seed, nudge), x, y, profile.epochs, suite, dataset, on_epoch)
+    with SeedingTurn() as turn:
+        on_program = models.program(suite, optimizer, seed, nudge)
+        if on_program is not None:
+            model, program = on_program
+            training = suite.training
+            fitted = compiled.fit(program, model, x, y, epochs=profile.epochs, batch_size=training.batch_size,
+                                  validation_split=training.validation_split, shuffle=training.shuffle,
+                                  test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
+        else:
+            model = models.model(suite, optimizer, seed, nudge)
+            try:
+                fitted = _fit(model, x, y, profile.epochs, suite, dataset, on_epoch, turn)
+            finally:
+                models.done(model)
     history = epoch_history(fitted.history, suite)
     test = None if fitted.test is None else {
         m: float(fitted.test[m]) for m in ("loss", *suite.training.metrics) if m in fitted.test}
@@ -268,9 +358,9 @@ def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Da
 
 
 def _fit(model: Any, x: Any, y: Any, epochs: int, suite: Suite, dataset: Dataset,
-         on_epoch: Callable[[int], None] | None) -> Fitted:
-    """Keras's own `fit` and `evaluate` on a compiled model."""
-    clock = epoch_clock(on_epoch)
+         on_epoch: Callable[[int], None] | None, turn: SeedingTurn | None = None) -> Fitted:
+    """Keras's own `fit` and `evaluate` on a compiled model; `turn` ends once fit has drawn its shuffle order."""
+    clock = epoch_clock(on_epoch, turn)
     # Read before `evaluate`: Keras 3.0 empties `model.history` when it evaluates.
     history = dict(model.fit(x, y, epochs=epochs, callbacks=[clock], **fit_arguments(suite.training)).history)
     test = None
@@ -290,8 +380,11 @@ def epoch_history(logged: dict[str, list], suite: Suite) -> dict[str, list[float
     return {m: [float(v) for v in logged.get(m, [])] for m in suite.training.epoch_metrics}
 
 
-def epoch_clock(on_epoch: Callable[[int], None] | None = None) -> Any:
+def epoch_clock(on_epoch: Callable[[int], None] | None = None, turn: SeedingTurn | None = None) -> Any:
     """A Keras callback: wall seconds per epoch, and a stop at the first non-finite loss.
+
+    `turn`: the run's seeding turn, ended when training begins (fit has built its data
+    pipeline, and with it the shuffle order, by then).
 
     Defined inside a function so that importing this module does not import Keras.
     """
@@ -303,10 +396,16 @@ def epoch_clock(on_epoch: Callable[[int], None] | None = None) -> Any:
             self.seconds: list[float] = []
             self.diverged_at: int | None = None
 
+        def on_train_begin(self, logs=None):
+            if turn is not None:
+                turn.done()
+
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
+            if _HALTING.is_set():
+                raise Halted(f"stopped after epoch {epoch + 1}: the session was interrupted")
             self.seconds.append(round(time.perf_counter() - self._start, 4))
             if not math.isfinite(float((logs or {}).get("loss", 0.0))):
                 self.diverged_at = epoch + 1

@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Keras backend to train on (ini: optcheck_backend; default: the suites' "
                          "[suite] backend, else tensorflow); "
                          "each backend has baselines of its own (<profile>@<backend>)")
+    group.addoption("--optcheck-runs-at-once", metavar="N", type=int,
+                    help="runs one process trains side by side (TensorFlow; default 2, 1 in a pytest-xdist "
+                         "worker; JAX always 1). Each run's numbers are the same either way")
     group.addoption("--optcheck-no-cache", action="store_true",
                     help="train every run even if it is cached, and cache nothing")
     group.addoption("--optcheck-report", metavar="PATH.md",
@@ -73,6 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_backend", default="", help="Keras backend to train on (like --optcheck-backend)")
     parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
     parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
+    parser.addini("optcheck_runs_at_once", default="", help="runs trained side by side (like --optcheck-runs-at-once)")
 
 
 def _options(config: pytest.Config) -> Options:
@@ -89,7 +93,21 @@ def _options(config: pytest.Config) -> Options:
         cache_root=None if cache is None else cache / RUNS,
         report=_path_option(config, "optcheck_report"),
         plots=_path_option(config, "optcheck_plots"),
+        runs_at_once=_runs_at_once(config),
     )
+
+
+def _runs_at_once(config: pytest.Config) -> int | None:
+    """--optcheck-runs-at-once, else the ini key; None for the default. A bad ini value is a usage error."""
+    value = config.getoption("optcheck_runs_at_once")
+    if value is None and config.getini("optcheck_runs_at_once"):
+        text = config.getini("optcheck_runs_at_once").strip()
+        if not text.isdigit() or int(text) < 1:
+            raise pytest.UsageError(f"optcheck_runs_at_once = {text!r} (ini): give a whole number of runs, 1 or more")
+        value = int(text)
+    if value is not None and value < 1:
+        raise pytest.UsageError(f"--optcheck-runs-at-once {value}: give a whole number of runs, 1 or more")
+    return value
 
 
 def _path_option(config: pytest.Config, name: str) -> Path | None:
@@ -225,21 +243,25 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Show training progress on the terminal, unless quiet (-q) or in a pytest-xdist worker."""
+    """Plan the runs the selected items need (so they train together), and show training progress
+    on the terminal, unless quiet (-q). A pytest-xdist worker does neither: its items are only some
+    of those collected, and its controller shows the progress of items.
+    """
     config = session.config
     state = config.stash.get(session_key, None)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if (state is None or not state.options.enabled or reporter is None or config.get_verbosity() < 0
-            or hasattr(config, "workerinput")):
+    if state is None or not state.options.enabled or hasattr(config, "workerinput"):
         return
     from pytest_optcheck.plugin.items import OptcheckItem
     from pytest_optcheck.runs.progress import Progress
 
-    needs = {(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
-             for name in item.optimizers}
+    state.plan({(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
+                for name in item.optimizers})
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or config.get_verbosity() < 0:
+        return
     capture = config.pluginmanager.get_plugin("capturemanager")
-    state.runner.progress = Progress(_terminal_lines(reporter, capture))
-    state.plan_runs(state.runner.progress, needs)
+    state.runner.progress = Progress(_terminal_lines(reporter, capture), at_once=state.runner.at_once)
+    state.plan_runs(state.runner.progress)
 
 
 def _terminal_lines(reporter, capture) -> Callable[[str, bool], None]:

@@ -37,7 +37,7 @@ from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.claims import Verdict, judge_on_demand
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
 from pytest_optcheck.runs.progress import Progress
-from pytest_optcheck.runs.runner import Runner
+from pytest_optcheck.runs.runner import Runner, Wanted
 from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.spec.suite import Profile, Suite, load_suite
 
@@ -64,6 +64,7 @@ class Options:
     cache_root: Path | None
     report: Path | None = None
     plots: Path | None = None
+    runs_at_once: int | None = None  # None: the runner's default (runs_at_once)
 
 
 @dataclass
@@ -93,7 +94,8 @@ class OptcheckSession:
     def __init__(self, options: Options, rootdir: Path):
         self.options = options
         self.rootdir = rootdir
-        self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download)
+        self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download,
+                             at_once=options.runs_at_once)
         self.curve_status: dict[str, str] = {}  # "suite/profile/optimizer" -> identical, missing, updated...
         self.updates: list[BaselineWrite] = []
         # What was measured, in baseline form, keyed "suite/profile/name": for the report.
@@ -110,6 +112,8 @@ class OptcheckSession:
         self._stored_files: dict[Path, OptimizerBaseline | ClaimsBaseline | OptcheckError | None] = {}
         # Suites whose runs cannot train (an unknown loss, say) -> the item that said why.
         self.setup_failures: dict[str, str] = {}
+        # The runs the selected items will ask for first, per suite file, until they are trained together.
+        self._planned: dict[Path, tuple[Suite, list[Wanted]]] = {}
 
     # Suites, profiles and runs ---------------------------------------------
 
@@ -126,40 +130,62 @@ class OptcheckSession:
     def runs(self, suite: Suite, optimizer: str) -> dict[int, RunResult]:
         """The optimizer's run on every seed of the session's profile."""
         profile = self.profile(suite)
-        return {seed: self.runner.run(suite, optimizer, seed, profile) for seed in profile.seeds}
+        self._train_planned(suite)
+        return dict(zip(profile.seeds, self.runner.run_many(suite, profile,
+                                                            [(optimizer, seed, None) for seed in profile.seeds])))
 
-    def plan_runs(self, progress: Progress, needs: dict[tuple[Path, str], Suite]) -> None:
-        """Tell `progress` how many runs the selected items will train (those not cached), per suite.
+    def plan(self, needs: dict[tuple[Path, str], Suite]) -> None:
+        """Note the runs the selected items need, (suite file, optimizer) -> suite, so they can train together.
 
-        Nudged reruns count where a refresh will measure the noise: every optimizer under
-        --optcheck-update-all, those without a baseline under --optcheck-update. Seeds a
-        claim adds are counted when it adds them.
+        The first item that asks for runs of a suite trains all of its planned runs side by
+        side (as many at a time as the runner trains at once), instead of three at a time per
+        optimizer. Nudged reruns are planned where a refresh will measure the noise: every
+        optimizer under --optcheck-update-all, those without a baseline under --optcheck-update.
+        Seeds a claim adds are planned when it adds them.
         """
         try:
-            for (_, name), suite in needs.items():
+            for (path, name), suite in needs.items():
                 profile = self.profile(suite)
-                path = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
+                stored = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
                 measures_noise = (self.options.update is UpdateMode.ALL
-                                  or (self.options.update is UpdateMode.FAILING and not path.exists()))
+                                  or (self.options.update is UpdateMode.FAILING and not stored.exists()))
                 nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
-                self._plan(progress, suite, profile, [(name, seed, nudge) for seed in profile.seeds
-                                                      for nudge in (None, *nudges)])
+                planned = self._planned.setdefault(path, (suite, []))[1]
+                planned += [(name, seed, nudge) for seed in profile.seeds for nudge in (None, *nudges)]
+        except OptcheckError:
+            return  # an unknown profile, say: the items report it
+
+    def plan_runs(self, progress: Progress) -> None:
+        """Tell `progress` how many of the planned runs will train (those not cached), per suite."""
+        try:
+            for suite, wanted in self._planned.values():
+                self._plan(progress, suite, self.profile(suite), wanted)
         except OptcheckError:
             return  # no data yet, say: the items report it
 
-    def _plan(self, progress: Progress, suite: Suite, profile: Profile,
-              runs: list[tuple[str, int, int | None]]) -> None:
+    def _plan(self, progress: Progress, suite: Suite, profile: Profile, runs: list[Wanted]) -> None:
         """Count the runs (optimizer, seed, nudge) that are not cached into the progress estimate."""
         uncached = sum(not self.runner.is_cached(suite, name, seed, profile, nudge) for name, seed, nudge in runs)
         progress.plan(suite.name, profile.name, uncached, profile.epochs)
+
+    def _train_planned(self, suite: Suite) -> None:
+        """Train the suite's planned runs side by side, once; a run that fails is left for its item to raise."""
+        planned = self._planned.pop(Path(suite.path), None)
+        if planned is None or self.runner.at_once < 2:
+            return
+        try:
+            self.runner.run_many(suite, self.profile(suite), planned[1])
+        except Exception:  # noqa: BLE001 - each item asks for its own runs again and reports its own failure
+            pass
 
     def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
         """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
         profile = self.profile(suite)
         nudges = tuple(range(1, profile.noise_reruns + 1))
         baseline = self.runs(suite, optimizer)
-        nudged = {seed: [self.runner.run(suite, optimizer, seed, profile, nudge=n).history for n in nudges]
-                  for seed in profile.seeds}
+        runs = iter(self.runner.run_many(suite, profile, [(optimizer, seed, n) for seed in profile.seeds
+                                                          for n in nudges]))
+        nudged = {seed: [next(runs).history for _ in nudges] for seed in profile.seeds}
         return measure_envelope({seed: run.history for seed, run in baseline.items()}, nudged,
                                 suite.training.epoch_metrics, profile.epochs, nudges)
 
@@ -168,13 +194,19 @@ class OptcheckSession:
         profile = self.profile(suite)
         memo = (suite.path, profile.name, claim.id)
 
+        def together(seeds) -> None:  # the claim's optimizers on these seeds, trained side by side
+            self.runner.run_many(suite, profile, [(name, seed, None) for name in claim.optimizers for seed in seeds])
+
         def adding(seeds) -> None:  # the progress line's total grows by the runs these seeds will train
             progress = self.runner.progress
             if progress is not None:
                 self._plan(progress, suite, profile, [(name, seed, None) for name in claim.optimizers
                                                       for seed in seeds])
+            together(seeds)
 
         if memo not in self._verdicts:
+            self._train_planned(suite)
+            together(profile.seeds)
             self._verdicts[memo] = judge_on_demand(
                 claim, lambda name, seed: self.runner.run(suite, name, seed, profile), profile.seeds,
                 profile.seed_pool(), profile.seed_group, profile.epochs, adding)

@@ -1,34 +1,77 @@
-"""Getting runs: the dataset loaded once, each run through the cache, memoized in process."""
+"""Getting runs: the dataset loaded once, each run through the cache, memoized in process.
+
+Runs asked for together (`run_many`) train side by side in threads where that pays:
+on TensorFlow, one run keeps about one of a machine's cores busy with its small
+matrix products, so two runs at once finish sooner than one after the other, each
+with the numbers it has alone (the engine's `SeedingTurn`, tested bit for bit).
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pytest_optcheck.engine.fashion_mnist import Dataset
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.sources import load
-from pytest_optcheck.environment import environment
+from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.runs.cache import RunCache
 from pytest_optcheck.runs.key import canonical_json, run_key
 from pytest_optcheck.runs.progress import Progress, RunLabel
 from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
 
 
+# Runs a TensorFlow process trains side by side unless told otherwise: on 2 cores, two
+# at once took 0.7 of the time of one after the other (docs/explanation/runs.md).
+SIDE_BY_SIDE = 2
+
+# A run asked for: (optimizer, seed, nudge); nudge None for the run itself.
+Wanted = tuple[str, int, int | None]
+
+
+def runs_at_once(requested: int | None = None) -> int:
+    """How many runs this process trains side by side: `requested`, else SIDE_BY_SIDE.
+
+    One on JAX, whose runs draw each epoch's order from NumPy's global generator and
+    so take turns whole (and whose XLA kernels use every core already), and one by
+    default in a pytest-xdist worker, where the workers share the cores already.
+    """
+    if keras_backend() != "tensorflow":
+        return 1
+    if requested is not None:
+        return requested
+    return 1 if os.environ.get("PYTEST_XDIST_WORKER") else SIDE_BY_SIDE
+
+
 class Runner:
     """Hands out runs for (suite, optimizer, seed, profile); trains only what is not cached."""
 
     def __init__(self, cache_root: Path | None, *, data_dir: str | os.PathLike | None = None,
-                 allow_download: bool = False):
+                 allow_download: bool = False, at_once: int | None = 1):
+        """`at_once`: runs `run_many` trains side by side, as asked of `runs_at_once` (None: its
+        default), decided when first needed: the session has chosen its backend by then."""
         self.cache = RunCache(cache_root)
+        self._asked_at_once = at_once
+        self._at_once: int | None = None
         self.data_dir = data_dir
         self.allow_download = allow_download
         self._datasets: dict[str, Dataset] = {}  # per data spec (several suites may share one)
         self._runs: dict[str, RunResult] = {}
         self._checked: set[tuple[Path, str]] = set()  # (suite file, optimizer) resolved and constructed
+        self._check_lock = threading.Lock()
         self.progress: Progress | None = None  # told about every run that trains
         # TensorFlow's C++ log lines go here (beside the cached runs), not to the terminal.
         self.native_log = None if cache_root is None else Path(cache_root).parent / "tensorflow.log"
+
+    @property
+    def at_once(self) -> int:
+        """Runs `run_many` trains side by side."""
+        if self._at_once is None:
+            self._at_once = runs_at_once(self._asked_at_once)
+        return self._at_once
 
     @property
     def dataset(self) -> Dataset:
@@ -63,6 +106,40 @@ class Runner:
             self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key, nudge))
         return self._runs[key]
 
+    def run_many(self, suite: Suite, profile: Profile, wanted: Iterable[Wanted]) -> list[RunResult]:
+        """The runs (optimizer, seed, nudge), in order; those not cached train `at_once` at a time.
+
+        A run that fails raises here, the first in `wanted`'s order, once every other has finished.
+        """
+        wanted = list(wanted)
+        to_train = [w for w in dict.fromkeys(wanted) if not self.is_cached(suite, w[0], w[1], profile, w[2])]
+        if self.at_once > 1 and len(to_train) > 1:
+            self._side_by_side(suite, profile, to_train)
+        return [self.run(suite, name, seed, profile, nudge=nudge) for name, seed, nudge in wanted]
+
+    def _side_by_side(self, suite: Suite, profile: Profile, to_train: list[Wanted]) -> None:
+        """Train these runs in `at_once` threads; a failure is left for `run` to raise in order."""
+        from pytest_optcheck.engine.runtime import keras_runtime, native_log
+        from pytest_optcheck.engine.training import halt_runs
+
+        self.dataset_for(suite)  # loaded once, before the threads ask for it
+        with native_log(self.native_log):
+            keras_runtime()  # the backend starts, and is configured, once
+            try:
+                with ThreadPoolExecutor(self.at_once, thread_name_prefix="optcheck-run") as pool:
+                    futures = [pool.submit(self.run, suite, name, seed, profile, nudge=nudge)
+                               for name, seed, nudge in to_train]
+                    try:
+                        for future in futures:
+                            future.exception()  # waits; what went wrong is raised again, in order, by `run`
+                    except BaseException:  # Ctrl-C: the threads stop at their next epoch, caching nothing
+                        halt_runs()
+                        for future in futures:
+                            future.cancel()
+                        raise
+            finally:
+                halt_runs(False)
+
     def is_cached(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> bool:
         key = self.key(suite, optimizer, seed, profile, nudge)
         return key in self._runs or self.cache.load(key) is not None
@@ -77,16 +154,23 @@ class Runner:
 
         progress = self.progress
         with native_log(self.native_log):
-            if (suite.path, optimizer) not in self._checked:
-                # An unknown class or a refused argument is reported before anything trains, and
-                # fails only the items of that optimizer. A fully cached session never needs
-                # Keras, so it never pays for importing it.
-                check_before_training(suite, optimizer)
-                self._checked.add((suite.path, optimizer))
+            with self._check_lock:
+                if (suite.path, optimizer) not in self._checked:
+                    # An unknown class or a refused argument is reported before anything trains, and
+                    # fails only the items of that optimizer. A fully cached session never needs
+                    # Keras, so it never pays for importing it.
+                    check_before_training(suite, optimizer)
+                    self._checked.add((suite.path, optimizer))
+            label = RunLabel(suite.name, profile.name, optimizer, seed, nudge)
             if progress is not None:
-                progress.run_started(RunLabel(suite.name, profile.name, optimizer, seed, nudge), profile.epochs)
-            result = train(suite, optimizer, seed, profile, self.dataset_for(suite), key=key, nudge=nudge,
-                           on_epoch=None if progress is None else progress.epoch_done)
+                progress.run_started(label, profile.epochs)
+            try:
+                result = train(suite, optimizer, seed, profile, self.dataset_for(suite), key=key, nudge=nudge,
+                               on_epoch=None if progress is None else lambda epoch: progress.epoch_done(label, epoch))
+            except BaseException:
+                if progress is not None:
+                    progress.run_stopped(label)
+                raise
         if progress is not None:
-            progress.run_finished()
+            progress.run_finished(label)
         return result
