@@ -57,8 +57,20 @@ def test_missing_suite_file(capsys, tmp_path):
     assert code == 2 and "none.toml: suite file not found" in err
 
 
+def test_several_runs_train_together_and_print_in_the_order_asked(capsys, suite_file, tiny_data, tmp_path):
+    args = ["run", "--suite", str(suite_file), "--optimizer", "adam", "--optimizer", "sgd", "--seed", "2",
+            "--seed", "0", "--epochs", "1", "--data-dir", str(tiny_data), "--no-cache"]
+    code, out, _ = run(capsys, *args, "--json", str(tmp_path / "together.json"))
+    assert code == 0
+    headings = [line.split(", profile")[0] for line in out.splitlines() if ", profile small:" in line]
+    assert headings == ["adam (adam), seed 2", "adam (adam), seed 0", "sgd (sgd), seed 2", "sgd (sgd), seed 0"]
+    code, _, _ = run(capsys, *args, "--runs-at-once", "1", "--json", str(tmp_path / "alone.json"))
+    together, alone = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("together", "alone"))
+    assert [r["history"] for r in together] == [r["history"] for r in alone]
+
+
 @pytest.mark.parametrize("flag, value", [("--epochs", "-1"), ("--epochs", "0"), ("--train-samples", "x"),
-                                         ("--seed", "-3")])
+                                         ("--seed", "-3"), ("--runs-at-once", "0")])
 def test_bad_counts_are_usage_errors(capsys, suite_file, flag, value):
     with pytest.raises(SystemExit) as info:
         main(["run", "--suite", str(suite_file), flag, value])

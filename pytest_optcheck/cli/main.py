@@ -64,6 +64,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
     parser.add_argument("--download", action="store_true", help="let Keras download Fashion-MNIST if it is not found")
     parser.add_argument("--backend", choices=BACKENDS, help="Keras backend to train on (default: the suite's backend, else tensorflow)")
+    parser.add_argument("--runs-at-once", type=positive_int, metavar="N",
+                        help="runs trained side by side (TensorFlow; default 2; JAX always 1); "
+                             "each run's numbers are the same either way")
 
 
 def training_setup(args: argparse.Namespace, command: str):
@@ -85,7 +88,8 @@ def training_setup(args: argparse.Namespace, command: str):
     names = args.optimizer or list(suite.optimizers)
     for name in names:
         suite.optimizer(name)  # unknown names fail before anything trains
-    runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download)
+    runner = Runner(None if args.no_cache else args.cache_dir, data_dir=args.data_dir, allow_download=args.download,
+                    at_once=args.runs_at_once)
     try:
         runner.dataset_for(suite)
     except DataError as exc:
@@ -139,19 +143,17 @@ def command_run(args: argparse.Namespace) -> int:
     suite, names, runner = training_setup(args, "optcheck run")
     profile = replace_profile(suite.profile(args.profile), epochs=args.epochs, train_samples=args.train_samples)
     seeds = args.seed or list(profile.seeds)
-    results = []
-    for name in names:
-        for seed in seeds:
-            result = runner.run(suite, name, seed, profile)
-            results.append(result)
-            print(f"\n{suite.optimizer(name).label} ({name}), seed {seed}, profile {profile.name}: "
-                  f"{result.train_samples} images, {result.epochs} epochs, "
-                  f"{'from the cache' if result.cached else 'trained'}")
-            print(epoch_table(result, tabulate))
-            if result.diverged:
-                print(f"diverged at epoch {result.diverged_at}: the loss was not finite")
-            else:
-                print("test: " + ", ".join(f"{m} {v:.4f}" for m, v in result.test.items()))
+    # Trained together first (side by side where the backend allows), then shown in order.
+    results = runner.run_many(suite, profile, [(name, seed, None) for name in names for seed in seeds])
+    for result in results:
+        print(f"\n{suite.optimizer(result.optimizer).label} ({result.optimizer}), seed {result.seed}, "
+              f"profile {profile.name}: {result.train_samples} images, {result.epochs} epochs, "
+              f"{'from the cache' if result.cached else 'trained'}")
+        print(epoch_table(result, tabulate))
+        if result.diverged:
+            print(f"diverged at epoch {result.diverged_at}: the loss was not finite")
+        else:
+            print("test: " + ", ".join(f"{m} {v:.4f}" for m, v in result.test.items()))
     if args.json:
         payload = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
         atomic.write_text(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")

@@ -166,8 +166,10 @@ class Sensitivity:
         return trial
 
     def plain_runs(self, optimizer: str, suite: Suite | None = None, nudge: int | None = None) -> dict[int, RunResult]:
-        return {seed: self.runner.run(suite or self.suite, optimizer, seed, self.profile, nudge=nudge)
-                for seed in self.profile.seeds}
+        """The optimizer's runs on the profile's seeds, trained together (side by side where the backend allows)."""
+        seeds = self.profile.seeds
+        runs = self.runner.run_many(suite or self.suite, self.profile, [(optimizer, seed, nudge) for seed in seeds])
+        return dict(zip(seeds, runs))
 
     def mutation_trials(self, optimizer: str) -> list[Trial]:
         spec = self.suite.optimizer(optimizer)
