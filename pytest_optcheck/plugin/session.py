@@ -175,7 +175,7 @@ class OptcheckSession:
             return
         try:
             self.runner.run_many(suite, self.profile(suite), planned[1])
-        except Exception:  # noqa: BLE001 - each item asks for its own runs again and reports its own failure
+        except Exception:  # noqa: BLE001 - the runner keeps it: the item that asks for that run reports it
             pass
 
     def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:

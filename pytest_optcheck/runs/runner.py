@@ -60,6 +60,7 @@ class Runner:
         self.allow_download = allow_download
         self._datasets: dict[str, Dataset] = {}  # per data spec (several suites may share one)
         self._runs: dict[str, RunResult] = {}
+        self._failed: dict[str, Exception] = {}  # runs that raised, by key: raised again, not retrained
         self._checked: set[tuple[Path, str]] = set()  # (suite file, optimizer) resolved and constructed
         self._check_lock = threading.Lock()
         self.progress: Progress | None = None  # told about every run that trains
@@ -100,10 +101,23 @@ class Runner:
             return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, environment(), nudge)
 
     def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile, *, nudge: int | None = None) -> RunResult:
-        """The run; with `nudge`, the same run with its initial weights moved one ulp (see nudge.py)."""
+        """The run; with `nudge`, the same run with its initial weights moved one ulp (see nudge.py).
+
+        A run that failed raises the same error when asked for again in this session,
+        without training a second time (runs are deterministic; a halted one is not kept).
+        """
         key = self.key(suite, optimizer, seed, profile, nudge)
+        if key in self._failed:
+            raise self._failed[key]
         if key not in self._runs:
-            self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key, nudge))
+            try:
+                self._runs[key] = self.cache.get(key, lambda: self._train(suite, optimizer, seed, profile, key, nudge))
+            except Exception as exc:
+                from pytest_optcheck.engine.training import Halted
+
+                if not isinstance(exc, Halted):
+                    self._failed[key] = exc
+                raise
         return self._runs[key]
 
     def run_many(self, suite: Suite, profile: Profile, wanted: Iterable[Wanted]) -> list[RunResult]:
@@ -118,7 +132,7 @@ class Runner:
         return [self.run(suite, name, seed, profile, nudge=nudge) for name, seed, nudge in wanted]
 
     def _side_by_side(self, suite: Suite, profile: Profile, to_train: list[Wanted]) -> None:
-        """Train these runs in `at_once` threads; a failure is left for `run` to raise in order."""
+        """Train these runs in `at_once` threads; a failure is kept for `run` to raise in order."""
         from pytest_optcheck.engine.runtime import keras_runtime, native_log
         from pytest_optcheck.engine.training import halt_runs
 
