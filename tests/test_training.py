@@ -175,6 +175,7 @@ def test_a_model_that_differs_from_seed_to_seed_trains_on_a_fresh_build(setup, t
         a = train(suite, "sgd", seed, profile, dataset, models=fresh)
         b = train(suite, "sgd", seed, profile, dataset, models=kept)
         assert a.history == b.history, seed
+    assert len(kept.kept()) == 1  # each fresh build took the unlike model's place; none piled up
 
 
 def test_a_kept_model_never_serves_an_optimizer_with_other_hyperparameters(setup):

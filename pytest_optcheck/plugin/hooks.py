@@ -98,16 +98,15 @@ def _options(config: pytest.Config) -> Options:
 
 
 def _runs_at_once(config: pytest.Config) -> int | None:
-    """--optcheck-runs-at-once, else the ini key; None for the default. A bad ini value is a usage error."""
-    value = config.getoption("optcheck_runs_at_once")
+    """--optcheck-runs-at-once, else the ini key; None for the default. A bad value is a usage error."""
+    value, where = config.getoption("optcheck_runs_at_once"), "--optcheck-runs-at-once {}"
     if value is None and config.getini("optcheck_runs_at_once"):
-        text = config.getini("optcheck_runs_at_once").strip()
-        if not text.isdigit() or int(text) < 1:
-            raise pytest.UsageError(f"optcheck_runs_at_once = {text!r} (ini): give a whole number of runs, 1 or more")
-        value = int(text)
-    if value is not None and value < 1:
-        raise pytest.UsageError(f"--optcheck-runs-at-once {value}: give a whole number of runs, 1 or more")
-    return value
+        value, where = config.getini("optcheck_runs_at_once").strip(), "optcheck_runs_at_once = {!r} (ini)"
+    if value is None:
+        return None
+    if not str(value).isdigit() or int(value) < 1:
+        raise pytest.UsageError(f"{where.format(value)}: give a whole number of runs, 1 or more")
+    return int(value)
 
 
 def _path_option(config: pytest.Config, name: str) -> Path | None:
