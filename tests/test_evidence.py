@@ -13,26 +13,33 @@ SIMULATIONS = 20_000
 def sequential(rng, margins, *, first=3, group=3, most=30, threshold=0.5, level=evidence.LEVEL):
     """Run the seeds-on-demand rule on simulated per-seed margins (rows: simulations).
 
-    Looks after `first` seeds, then after every `group` more, stopping at the first
-    decision, as the harness does. Returns each simulation's verdict and seed count.
+    Looks after `first` seeds, then adds seeds as the harness does (`evidence.seeds_to_add`:
+    `group` at a time, more where fewer could not decide), stopping at the first
+    decision or at `most`. Returns each simulation's verdict and seed count.
     """
-    holding = margins[:, :most] > 0
+    counts = np.cumsum(margins[:, :most] > 0, axis=1)
+    table = {(k, n): evidence.decide(k, n, threshold, level) for n in range(1, most + 1) for k in range(n + 1)}
+    step = {(k, n): evidence.seeds_to_add(k, n, group, most, threshold, level)
+            for n in range(1, most + 1) for k in range(n + 1)}
     verdicts = np.full(len(margins), "inconclusive", dtype=object)
     used = np.full(len(margins), most)
-    open_ = np.ones(len(margins), dtype=bool)
-    table = {(k, n): evidence.decide(k, n, threshold, level) for n in range(1, most + 1) for k in range(n + 1)}
-    for n in [*range(first, most, group), most]:
-        counts = holding[:, :n].sum(axis=1)
-        for i in np.flatnonzero(open_):
-            verdict = table[(int(counts[i]), n)]
-            if verdict != "inconclusive":
-                verdicts[i], used[i], open_[i] = verdict, n, False
+    for i, row in enumerate(counts):
+        n = first
+        while True:
+            holding = int(row[n - 1])
+            if table[(holding, n)] != "inconclusive":
+                verdicts[i], used[i] = table[(holding, n)], n
+                break
+            if step[(holding, n)] == 0:
+                break
+            n += step[(holding, n)]
     return verdicts, used
 
 
 @pytest.mark.parametrize("noise", ["normal", "heavy", "skewed-median-zero"])
 def test_with_no_true_effect_a_claim_is_decided_at_most_at_the_error_rate(noise):
-    # Every look counts: 3, 6, ..., 30 seeds. A fixed-n test looked at ten times would err far more often.
+    # Every look counts: after 3 seeds, then every 3 more (or more where 3 could not decide), up to 30.
+    # A fixed-n test looked at that often would err far more often.
     rng = np.random.default_rng(1)
     shape = (SIMULATIONS, 30)
     margins = {"normal": lambda: rng.normal(0, 0.01, shape),
@@ -60,9 +67,29 @@ def test_a_clear_effect_is_decided_with_few_seeds():
     rng = np.random.default_rng(4)
     clear = rng.normal(0.02, 0.005, (SIMULATIONS, 30))  # a margin of 4 standard deviations
     verdicts, used = sequential(rng, clear)
-    assert (verdicts == "holds").mean() > 0.999 and np.median(used) == 9  # 7 seeds needed, looked at 9
+    # 7 seeds needed, and looked at then: after 3 seeds of 3 the claim adds 4, since 6 could not decide it.
+    assert (verdicts == "holds").mean() > 0.999 and np.median(used) == 7
     reversed_, used = sequential(rng, -clear)
-    assert (reversed_ == "fails").all() and np.median(used) == 9 and used.max() <= 12
+    assert (reversed_ == "fails").all() and np.median(used) == 7 and used.max() <= 12
+
+
+@pytest.mark.parametrize("group, budget", [(1, 30), (3, 12), (3, 30), (4, 12), (5, 9)])
+def test_a_claim_adds_its_group_or_the_fewest_seeds_that_could_decide_it(group, budget):
+    def could_decide(holding, seeds, added):
+        return (evidence.decide(holding + added, seeds + added) != "inconclusive"
+                or evidence.decide(holding, seeds + added) != "inconclusive")
+
+    for seeds in range(1, budget + 1):
+        for holding in range(seeds + 1):
+            added = evidence.seeds_to_add(holding, seeds, group, budget)
+            left = budget - seeds
+            assert 0 <= added <= left and (added >= min(group, left))
+            # No smaller count at or above the group could have decided it ...
+            assert not any(could_decide(holding, seeds, k) for k in range(min(group, left), added))
+            # ... and the count taken could, unless it is the rest of the budget.
+            assert added == left or could_decide(holding, seeds, added)
+    assert evidence.seeds_to_add(3, 3, 3, 12) == 4  # 6 of 6 decides nothing at 95%, 7 of 7 does
+    assert evidence.seeds_to_add(3, 3, 3, 5) == 2  # no count within the budget decides: the budget's rest
 
 
 def test_a_moderate_effect_is_decided_within_thirty_seeds_most_of_the_time():

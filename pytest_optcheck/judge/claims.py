@@ -163,21 +163,25 @@ def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequen
 
 def judge_on_demand(claim: ClaimSpec, run: Callable[[str, int], Any], first: Sequence[int], pool: Sequence[int],
                     group: int, epochs: int, adding: Callable[[Sequence[int]], None] | None = None) -> Verdict:
-    """Judge on the `first` seeds, then add `group` seeds of `pool` at a time while the claim is undecided.
+    """Judge on the `first` seeds, then add seeds of `pool` while the claim is undecided.
 
-    `run(optimizer, seed)` gives a run (trained or cached). Looking after every group
-    and stopping once decided keeps the stated error rate: the verdict's interval is
-    a confidence sequence (`evidence.py`). `adding(seeds)` hears of each group of
+    Each look adds `group` seeds, or more where fewer could not decide the claim
+    whatever they showed (`evidence.seeds_to_add`). `run(optimizer, seed)` gives a
+    run (trained or cached). Looking after every group and stopping once decided
+    keeps the stated error rate: the verdict's interval is a confidence sequence
+    (`evidence.py`). `adding(seeds)` hears of each group of
     seeds before they are asked for (the progress line counts them).
     """
     seeds = list(first)
     while True:
         runs = {name: {seed: run(name, seed) for seed in seeds} for name in claim.optimizers}
         verdict = judge(claim, runs, seeds, epochs)
-        if verdict.verdict != "inconclusive" or len(seeds) >= len(pool):
+        count = evidence.seeds_to_add(verdict.evidence.holding, len(seeds), group, len(pool),
+                                      claim.probability_above, claim.confidence)
+        if verdict.verdict != "inconclusive" or count == 0:
             verdict.budget = len(pool)
             return verdict
-        added = list(pool[len(seeds): len(seeds) + group])
+        added = list(pool[len(seeds): len(seeds) + count])
         if adding is not None:
             adding(added)
         seeds += added

@@ -95,6 +95,38 @@ def seeds_to_decide(share: float, threshold: float = 0.5, level: float = LEVEL, 
     return None
 
 
+def seeds_to_add(holding: int, seeds: int, group: int, budget: int, threshold: float = 0.5,
+                 level: float = LEVEL) -> int:
+    """How many seeds an undecided claim adds before it is looked at again (0: the budget is spent).
+
+    At least `group`, and never so few that no outcome of the added seeds could decide
+    it: a claim that held on 3 seeds of 3 cannot be decided on 6, whatever they show
+    (it takes 7), so it adds 4, not 3, and a look that could not have stopped it is
+    skipped. The interval is valid at every number of seeds at once, so choosing the
+    looks this way keeps the error rate, and saves the runs of the skipped look. Where
+    no number within the budget could decide it, the claim takes the rest of its
+    budget, so that its evidence is reported on every seed it may have.
+    """
+    left = max(budget - seeds, 0)
+    for added in range(min(group, left), left + 1):
+        if added and (decide(holding + added, seeds + added, threshold, level) != "inconclusive"
+                      or decide(holding, seeds + added, threshold, level) != "inconclusive"):
+            return added
+    return left
+
+
+def seeds_certain(first: int, group: int, budget: int, threshold: float = 0.5, level: float = LEVEL) -> int:
+    """The seeds a claim judged on demand takes whatever its runs show: no verdict is possible on fewer.
+
+    3 seeds decide nothing at 95%, so a claim that starts on 3 always adds
+    `seeds_to_add` of them (4 at least): its 7 seeds can train before it is first judged.
+    """
+    seeds = first
+    while seeds < budget and all(decide(h, seeds, threshold, level) == "inconclusive" for h in range(seeds + 1)):
+        seeds += min(seeds_to_add(h, seeds, group, budget, threshold, level) for h in range(seeds + 1))
+    return seeds
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A claim's evidence over its seeds: the share that held, the interval for p and the verdict."""

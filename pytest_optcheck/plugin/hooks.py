@@ -250,11 +250,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = config.stash.get(session_key, None)
     if state is None or not state.options.enabled or hasattr(config, "workerinput"):
         return
-    from pytest_optcheck.plugin.items import OptcheckItem
+    from pytest_optcheck.plugin.items import ClaimItem, CurveItem, OptcheckItem
+    from pytest_optcheck.plugin.session import Needs
     from pytest_optcheck.runs.progress import Progress
 
-    state.plan({(item.suite.path, name): item.suite for item in session.items if isinstance(item, OptcheckItem)
-                for name in item.optimizers})
+    items = [item for item in session.items if isinstance(item, OptcheckItem)]
+    state.plan(Needs(
+        runs={(item.suite.path, name): item.suite for item in items for name in item.optimizers},
+        noise=frozenset((item.suite.path, item.optimizer) for item in items
+                        if isinstance(item, CurveItem) and not item.spec.explicit_tolerances),
+        claims=tuple((item.suite, item.claim) for item in items if isinstance(item, ClaimItem))))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or config.get_verbosity() < 0:
         return

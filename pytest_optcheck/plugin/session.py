@@ -34,6 +34,7 @@ from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.environment import differences as environment_differences
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.judge import evidence
 from pytest_optcheck.judge.claims import Verdict, judge_on_demand
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
 from pytest_optcheck.runs.progress import Progress
@@ -44,6 +45,15 @@ from pytest_optcheck.spec.suite import Profile, Suite, load_suite
 
 class OptcheckEnvironmentWarning(UserWarning):
     """The baseline was produced in a different environment (versions, platform or CPU)."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the selected items will ask the runner for, known at collection (`SessionState.plan`)."""
+
+    runs: dict[tuple[Path, str], Suite]  # (suite file, optimizer) -> suite: its runs on the profile's seeds
+    noise: frozenset[tuple[Path, str]] = frozenset()  # of those, the ones a curve item measures the noise of
+    claims: tuple[tuple[Suite, ClaimSpec], ...] = ()  # the claims judged
 
 
 class UpdateMode(enum.Enum):
@@ -134,26 +144,41 @@ class OptcheckSession:
         return dict(zip(profile.seeds, self.runner.run_many(suite, profile,
                                                             [(optimizer, seed, None) for seed in profile.seeds])))
 
-    def plan(self, needs: dict[tuple[Path, str], Suite]) -> None:
-        """Note the runs the selected items need, (suite file, optimizer) -> suite, so they can train together.
+    def plan(self, needs: Needs) -> None:
+        """Note the runs the selected items need, so that they can train together.
 
         The first item that asks for runs of a suite trains all of its planned runs side by
         side (as many at a time as the runner trains at once), instead of three at a time per
-        optimizer. Nudged reruns are planned where a refresh will measure the noise: every
-        optimizer under --optcheck-update-all, those without a baseline under --optcheck-update.
-        Seeds a claim adds are planned when it adds them.
+        optimizer. Nudged reruns are planned where a curve item will measure the noise: every
+        one under --optcheck-update-all, those without a baseline under --optcheck-update.
+        A claim's seeds are planned as far as it takes them whatever its runs show
+        (`evidence.seeds_certain`: 7 where it starts on 3); seeds it adds beyond those are
+        planned when it adds them.
         """
         try:
-            for (path, name), suite in needs.items():
+            for (path, name), suite in needs.runs.items():
                 profile = self.profile(suite)
                 stored = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
-                measures_noise = (self.options.update is UpdateMode.ALL
-                                  or (self.options.update is UpdateMode.FAILING and not stored.exists()))
+                measures_noise = (path, name) in needs.noise and (
+                    self.options.update is UpdateMode.ALL
+                    or (self.options.update is UpdateMode.FAILING and not stored.exists()))
                 nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
-                planned = self._planned.setdefault(path, (suite, []))[1]
-                planned += [(name, seed, nudge) for seed in profile.seeds for nudge in (None, *nudges)]
+                self._add_planned(suite, [(name, seed, nudge) for seed in profile.seeds for nudge in (None, *nudges)])
+            if self.runner.at_once < 2:
+                return  # one at a time, a claim's seeds train as it asks for them, and are counted then
+            for suite, claim in needs.claims:
+                profile = self.profile(suite)
+                pool = profile.seed_pool()
+                certain = evidence.seeds_certain(len(profile.seeds), profile.seed_group, len(pool),
+                                                 claim.probability_above, claim.confidence)
+                self._add_planned(suite, [(name, seed, None) for seed in pool[len(profile.seeds):certain]
+                                          for name in claim.optimizers])
         except OptcheckError:
             return  # an unknown profile, say: the items report it
+
+    def _add_planned(self, suite: Suite, runs: list[Wanted]) -> None:
+        planned = self._planned.setdefault(Path(suite.path), (suite, []))[1]
+        planned += [run for run in dict.fromkeys(runs) if run not in planned]
 
     def plan_runs(self, progress: Progress) -> None:
         """Tell `progress` how many of the planned runs will train (those not cached), per suite."""

@@ -127,7 +127,8 @@ class Profile:
     seeds: tuple[int, ...]  # every item trains these; curve baselines hold them
     # Nudged reruns per seed when a baseline is written: they measure the noise envelope.
     noise_reruns: int = 4
-    # Seeds on demand: an undecided claim adds `seed_group` seeds at a time, up to `max_seeds`.
+    # Seeds on demand: an undecided claim adds `seed_group` seeds at a time (more where that
+    # many could not decide it, judge/evidence.py), up to `max_seeds`.
     max_seeds: int = 0  # 0: the seeds above and no more
     seed_group: int = 3
     expect: Expected | None = None  # what every claim is expected to do here, unless a claim says
