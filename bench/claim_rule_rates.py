@@ -27,7 +27,7 @@ import test_evidence  # noqa: E402  (the simulation lives with the tests that bo
 
 
 def fixed_n_sign_test_with_looks(rng, simulations: int, looks=tuple(range(3, 31, 3)), alpha=0.05) -> float:
-    """A two-sided exact sign test at alpha, applied after every group as if each look were the only one."""
+    """A two-sided exact sign test at alpha, applied at each of `looks` as if it were the only one."""
     def p_value(k: int, n: int) -> float:
         tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2 ** n
         return min(1.0, 2 * tail)

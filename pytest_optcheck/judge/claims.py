@@ -167,10 +167,10 @@ def judge_on_demand(claim: ClaimSpec, run: Callable[[str, int], Any], first: Seq
 
     Each look adds `group` seeds, or more where fewer could not decide the claim
     whatever they showed (`evidence.seeds_to_add`). `run(optimizer, seed)` gives a
-    run (trained or cached). Looking after every group and stopping once decided
+    run (trained or cached). Looking after each addition and stopping once decided
     keeps the stated error rate: the verdict's interval is a confidence sequence
-    (`evidence.py`). `adding(seeds)` hears of each group of
-    seeds before they are asked for (the progress line counts them).
+    (`evidence.py`). `adding(seeds)` hears of the seeds of each addition before
+    they are asked for (the progress line counts them).
     """
     seeds = list(first)
     while True:
