@@ -69,6 +69,8 @@ def test_a_failing_run_raises_in_order_once_the_others_are_trained_and_kept(suit
     assert sorted(calls) == [0, 1, 2, 3]  # the failing run trained once, its error raised in order
     assert all(runner.is_cached(suite, "sgd", seed, profile) for seed in (0, 2, 3))
     assert not runner.is_cached(suite, "sgd", 1, profile)
+    # Nor will it train again, so a claim that asks for it later does not count it into the progress line.
+    assert not runner.will_train(suite, "sgd", 1, profile) and runner.will_train(suite, "sgd", 4, profile)
     with pytest.raises(OptcheckError, match="seed 1 cannot train"):  # asked again: the same error, no training
         runner.run(suite, "sgd", 1, profile)
     assert len(calls) == 4

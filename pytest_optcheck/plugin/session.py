@@ -189,9 +189,9 @@ class OptcheckSession:
             return  # no data yet, say: the items report it
 
     def _plan(self, progress: Progress, suite: Suite, profile: Profile, runs: list[Wanted]) -> None:
-        """Count the runs (optimizer, seed, nudge) that are not cached into the progress estimate."""
-        uncached = sum(not self.runner.is_cached(suite, name, seed, profile, nudge) for name, seed, nudge in runs)
-        progress.plan(suite.name, profile.name, uncached, profile.epochs)
+        """Count the runs (optimizer, seed, nudge) that will train (neither cached nor failed) into the estimate."""
+        to_train = sum(self.runner.will_train(suite, name, seed, profile, nudge) for name, seed, nudge in runs)
+        progress.plan(suite.name, profile.name, to_train, profile.epochs)
 
     def _train_planned(self, suite: Suite) -> None:
         """Train the suite's planned runs side by side, once; a run that fails is left for its item to raise."""

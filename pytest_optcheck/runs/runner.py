@@ -126,7 +126,7 @@ class Runner:
         A run that fails raises here, the first in `wanted`'s order, once every other has finished.
         """
         wanted = list(wanted)
-        to_train = [w for w in dict.fromkeys(wanted) if not self.is_cached(suite, w[0], w[1], profile, w[2])]
+        to_train = [w for w in dict.fromkeys(wanted) if self.will_train(suite, w[0], w[1], profile, w[2])]
         if self.at_once > 1 and len(to_train) > 1:
             self._side_by_side(suite, profile, to_train)
         return [self.run(suite, name, seed, profile, nudge=nudge) for name, seed, nudge in wanted]
@@ -157,6 +157,12 @@ class Runner:
     def is_cached(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> bool:
         key = self.key(suite, optimizer, seed, profile, nudge)
         return key in self._runs or self.cache.load(key) is not None
+
+    def will_train(self, suite: Suite, optimizer: str, seed: int, profile: Profile,
+                   nudge: int | None = None) -> bool:
+        """Whether asking for the run trains it: not cached, and not failed already in this session."""
+        key = self.key(suite, optimizer, seed, profile, nudge)
+        return key not in self._failed and not self.is_cached(suite, optimizer, seed, profile, nudge)
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None) -> RunResult:
