@@ -181,7 +181,7 @@ class OptcheckSession:
         planned += [run for run in dict.fromkeys(runs) if run not in planned]
 
     def plan_runs(self, progress: Progress) -> None:
-        """Tell `progress` how many of the planned runs will train (those not cached), per suite."""
+        """Tell `progress` how many of the planned runs will train (neither cached nor failed), per suite."""
         try:
             for suite, wanted in self._planned.values():
                 self._plan(progress, suite, self.profile(suite), wanted)

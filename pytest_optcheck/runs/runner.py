@@ -155,14 +155,16 @@ class Runner:
                 halt_runs(False)
 
     def is_cached(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> bool:
-        key = self.key(suite, optimizer, seed, profile, nudge)
-        return key in self._runs or self.cache.load(key) is not None
+        return self._cached(self.key(suite, optimizer, seed, profile, nudge))
 
     def will_train(self, suite: Suite, optimizer: str, seed: int, profile: Profile,
                    nudge: int | None = None) -> bool:
         """Whether asking for the run trains it: not cached, and not failed already in this session."""
         key = self.key(suite, optimizer, seed, profile, nudge)
-        return key not in self._failed and not self.is_cached(suite, optimizer, seed, profile, nudge)
+        return key not in self._failed and not self._cached(key)
+
+    def _cached(self, key: str) -> bool:
+        return key in self._runs or self.cache.load(key) is not None
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None) -> RunResult:
