@@ -566,6 +566,20 @@ def test_an_undecided_claim_adds_seeds_until_decided_and_says_how_many_it_took(p
     assert "changed verdict" not in again.stdout.str()
 
 
+def test_a_claim_reading_an_epoch_the_profile_does_not_train_fails_alone_and_trains_nothing(project):
+    beyond = (TINY_SUITE.replace("seeds = [0, 1, 2]", "seeds = { first = 2, max = 9, group = 2 }")
+              .replace("confidence = 0.5\n", "epoch = 5\n"))
+    project.makefile(".toml", **{"suites/tiny": beyond})
+    result = project.run_optcheck("--optcheck-update", "--optcheck-no-cache", "--optcheck-runs-at-once=2")
+    result.assert_outcomes(passed=2, failed=1)
+    has_lines(result, "claim 'adam-beats-sgd' reads epoch 5, but the profile trains only 2 epochs")
+    trained = [line for line in result.outlines if line.startswith("optcheck: trained tiny/small")]
+    # The curves' 2 seeds of each optimizer and their 2 nudged reruns each: not the 7 seeds a
+    # claim judged at 95% would take whatever they showed.
+    assert len(trained) == 12 and all("of ~12 runs" in line for line in trained)
+    assert not any(f"seed {seed} " in line for line in trained for seed in range(2, 9))
+
+
 def test_a_baseline_recorded_on_other_data_is_named_as_such(project, tmp_path):
     from conftest import write_dataset
 

@@ -137,12 +137,21 @@ def seed_margin(claim: ClaimSpec, histories: Mapping[str, History], epochs: int)
     return margin + claim.within if claim.kind == "close" else margin - claim.by
 
 
-def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequence[int], epochs: int) -> Verdict:
-    """Judge a claim over `seeds`; `runs[optimizer][seed]` has `.history` and `.diverged_at`."""
+def check_readable(claim: ClaimSpec, epochs: int) -> None:
+    """Raise if the claim reads an epoch that a profile of `epochs` epochs does not train.
+
+    Checked before anything trains for the claim, so that a claim that cannot be judged
+    costs no run.
+    """
     if claim.epoch is not None and claim.epoch > epochs:
         raise OptcheckError(
             f"claim {claim.id!r} reads epoch {claim.epoch}, but the profile trains only {epochs} epochs"
         )
+
+
+def judge(claim: ClaimSpec, runs: Mapping[str, Mapping[int, Any]], seeds: Sequence[int], epochs: int) -> Verdict:
+    """Judge a claim over `seeds`; `runs[optimizer][seed]` has `.history` and `.diverged_at`."""
+    check_readable(claim, epochs)
     margins: dict[int, float | None] = {}
     holding: dict[int, bool] = {}
     notes: list[str] = []

@@ -35,7 +35,7 @@ from pytest_optcheck.environment import differences as environment_differences
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge import evidence
-from pytest_optcheck.judge.claims import Verdict, judge_on_demand
+from pytest_optcheck.judge.claims import Verdict, check_readable, judge_on_demand
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
 from pytest_optcheck.runs.progress import Progress
 from pytest_optcheck.runs.runner import Runner, Wanted
@@ -168,6 +168,10 @@ class OptcheckSession:
                 return  # one at a time, a claim's seeds train as it asks for them, and are counted then
             for suite, claim in needs.claims:
                 profile = self.profile(suite)
+                try:
+                    check_readable(claim, profile.epochs)
+                except OptcheckError:
+                    continue  # its item says why; none of its seeds is worth training
                 pool = profile.seed_pool()
                 certain = evidence.seeds_certain(len(profile.seeds), profile.seed_group, len(pool),
                                                  claim.probability_above, claim.confidence)
@@ -230,6 +234,7 @@ class OptcheckSession:
             together(seeds)
 
         if memo not in self._verdicts:
+            check_readable(claim, profile.epochs)  # before its runs train
             self._train_planned(suite)
             together(profile.seeds)
             self._verdicts[memo] = judge_on_demand(
