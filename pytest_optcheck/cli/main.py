@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=positive_int, help="override the profile's epoch count")
     run.add_argument("--train-samples", type=positive_int, help="override the profile's training image count")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the run (or a list of runs) as JSON")
+    run.add_argument("--reference", action="store_true",
+                     help="also train each run the plain way (a fresh model and Keras's own fit, one at a time, "
+                          "never cached) and say whether the harness's run is bit-identical to it; "
+                          "exit status 1 if one is not")
     run.set_defaults(handler=command_run)
     add_report_command(commands)
     add_diff_command(commands)
@@ -138,6 +142,7 @@ def add_diff_command(commands) -> None:
 def command_run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
+    from pytest_optcheck.engine.result import first_difference
     from pytest_optcheck.spec.suite import replace_profile
 
     suite, names, runner = training_setup(args, "optcheck run")
@@ -145,6 +150,7 @@ def command_run(args: argparse.Namespace) -> int:
     seeds = args.seed or list(profile.seeds)
     # Trained together first (side by side where the backend allows), then shown in order.
     results = runner.run_many(suite, profile, [(name, seed, None) for name in names for seed in seeds])
+    differing = 0
     for result in results:
         print(f"\n{suite.optimizer(result.optimizer).label} ({result.optimizer}), seed {result.seed}, "
               f"profile {profile.name}: {result.train_samples} images, {result.epochs} epochs, "
@@ -154,11 +160,19 @@ def command_run(args: argparse.Namespace) -> int:
             print(f"diverged at epoch {result.diverged_at}: the loss was not finite")
         else:
             print("test: " + ", ".join(f"{m} {v:.4f}" for m, v in result.test.items()))
+        if args.reference:
+            difference = first_difference(result, runner.reference(suite, result.optimizer, result.seed, profile))
+            differing += difference is not None
+            print("the plain way (a fresh model, Keras's fit): "
+                  + ("bit-identical" if difference is None else f"DIFFERENT: {difference}"))
     if args.json:
         payload = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
         atomic.write_text(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")
         print(f"\nwrote {args.json}")
-    return 0
+    if differing:
+        print(f"\n{differing} of {len(results)} runs differ from the plain way, which the harness's runs must "
+              "never do: a bug of pytest-optcheck. Please report it with this output.", file=sys.stderr)
+    return 1 if differing else 0
 
 
 def command_report(args: argparse.Namespace) -> int:

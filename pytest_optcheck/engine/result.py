@@ -69,6 +69,29 @@ class RunResult:
         )
 
 
+def first_difference(run: RunResult, other: RunResult) -> str | None:
+    """Where two runs' numbers first differ, the earliest epoch first ("val_loss, epoch 3: 0.41 vs 0.42"),
+    or None where every per-epoch and test number is bit-identical (a NaN equals a NaN)."""
+
+    def same(a: float | None, b: float | None) -> bool:
+        return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
+
+    metrics = list(dict.fromkeys([*run.history, *other.history]))
+    for metric in metrics:
+        if len(run.history.get(metric, [])) != len(other.history.get(metric, [])):
+            return f"{metric}: {len(run.history.get(metric, []))} epochs vs {len(other.history.get(metric, []))}"
+    for epoch in range(max((len(values) for values in run.history.values()), default=0)):
+        for metric in metrics:
+            a, b = run.history[metric][epoch], other.history[metric][epoch]
+            if not same(a, b):
+                return f"{metric}, epoch {epoch + 1}: {a!r} vs {b!r}"
+    mine, theirs = run.test or {}, other.test or {}
+    for metric in dict.fromkeys([*mine, *theirs]):
+        if not same(mine.get(metric), theirs.get(metric)):
+            return f"test {metric}: {mine.get(metric)!r} vs {theirs.get(metric)!r}"
+    return None
+
+
 def _finite_or_none(value: float) -> float | None:
     # JSON has no NaN or infinity; a diverged epoch is written as null.
     return value if math.isfinite(value) else None

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_optcheck.engine.fashion_mnist import Dataset
 from pytest_optcheck.engine.result import RunResult
@@ -23,6 +24,8 @@ from pytest_optcheck.runs.key import canonical_json, run_key
 from pytest_optcheck.runs.progress import Progress, RunLabel
 from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
 
+if TYPE_CHECKING:
+    from pytest_optcheck.engine.training import TracedModels
 
 # Runs a TensorFlow process trains side by side unless told otherwise: on 2 cores, two
 # at once took 0.7 of the time of one after the other (docs/explanation/runs.md).
@@ -166,8 +169,18 @@ class Runner:
     def _cached(self, key: str) -> bool:
         return key in self._runs or self.cache.load(key) is not None
 
+    def reference(self, suite: Suite, optimizer: str, seed: int, profile: Profile) -> RunResult:
+        """The run trained the plain way: a fresh model and Keras's own `fit`, alone, never cached.
+
+        What the engine's runs are bit-identical to; `optcheck run --reference` compares them.
+        """
+        from pytest_optcheck.engine.training import TracedModels
+
+        key = self.key(suite, optimizer, seed, profile)
+        return self._train(suite, optimizer, seed, profile, key, None, TracedModels(reference=True))
+
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
-               nudge: int | None) -> RunResult:
+               nudge: int | None, models: TracedModels | None = None) -> RunResult:
         from pytest_optcheck.engine.names import check_before_training
         from pytest_optcheck.engine.runtime import native_log
         from pytest_optcheck.engine.training import (
@@ -188,7 +201,8 @@ class Runner:
                 progress.run_started(label, profile.epochs)
             try:
                 result = train(suite, optimizer, seed, profile, self.dataset_for(suite), key=key, nudge=nudge,
-                               on_epoch=None if progress is None else lambda epoch: progress.epoch_done(label, epoch))
+                               on_epoch=None if progress is None else lambda epoch: progress.epoch_done(label, epoch),
+                               models=models)
             except BaseException:
                 if progress is not None:
                     progress.run_stopped(label)
