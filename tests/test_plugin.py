@@ -123,6 +123,27 @@ def test_update_then_pass_then_perturb_then_update(project):
     project.run_optcheck().assert_outcomes(passed=3)
 
 
+def test_a_refresh_measures_the_noise_only_of_curves_that_changed(project):
+    project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
+
+    def nudged(result):
+        return [line.split(" (")[0] for line in result.outlines
+                if line.startswith("optcheck: trained tiny/small") and ", nudge" in line]
+
+    same = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache")
+    same.assert_outcomes(passed=3)
+    has_lines(same, "adam.json: unchanged (curves and noise envelope bit-identical), not rewritten")
+    assert nudged(same) == []  # the stored envelopes are kept: no noise rerun was worth training
+
+    data = json.loads(baseline(project, "sgd").read_text())
+    data["seeds"]["0"]["history"]["loss"][0] += 0.5
+    baseline(project, "sgd").write_text(json.dumps(data, indent=2, sort_keys=True))
+    changed = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache")
+    changed.assert_outcomes(passed=3)
+    assert sorted(nudged(changed)) == [f"optcheck: trained tiny/small sgd seed {seed}, nudge {nudge}"
+                                       for seed in range(3) for nudge in (1, 2)]
+
+
 def test_baselines_are_stable_readable_json(project):
     project.run_optcheck("--optcheck-update")
     text = baseline(project, "adam").read_text()

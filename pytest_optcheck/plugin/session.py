@@ -149,8 +149,10 @@ class OptcheckSession:
 
         The first item that asks for runs of a suite trains all of its planned runs side by
         side (as many at a time as the runner trains at once), instead of three at a time per
-        optimizer. Nudged reruns are planned where a curve item will measure the noise: every
-        one under --optcheck-update-all, those without a baseline under --optcheck-update.
+        optimizer. Nudged reruns are planned where a curve item will surely measure the
+        noise: where an update refreshes a baseline that has no envelope (missing, damaged,
+        or older than envelopes). An update keeps a stored envelope where the curves come
+        out bit-identical, so there the reruns train only if they differ, when asked for.
         A claim's seeds are planned as far as it takes them whatever its runs show
         (`evidence.seeds_certain`: 7 where it starts on 3); seeds it adds beyond those are
         planned when it adds them.
@@ -159,9 +161,8 @@ class OptcheckSession:
             for (path, name), suite in needs.runs.items():
                 profile = self.profile(suite)
                 stored = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
-                measures_noise = (path, name) in needs.noise and (
-                    self.options.update is UpdateMode.ALL
-                    or (self.options.update is UpdateMode.FAILING and not stored.exists()))
+                measures_noise = (self.options.update is not None and (path, name) in needs.noise
+                                  and not self._has_envelope(stored))
                 nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
                 self._add_planned(suite, [(name, seed, nudge) for seed in profile.seeds for nudge in (None, *nudges)])
             if self.runner.at_once < 2:
@@ -179,6 +180,11 @@ class OptcheckSession:
                                           for name in claim.optimizers])
         except OptcheckError:
             return  # an unknown profile, say: the items report it
+
+    def _has_envelope(self, path: Path) -> bool:
+        """Whether the stored baseline is readable and records a noise envelope."""
+        stored = read_quietly(self.stored_optimizer, path)
+        return stored is not None and stored.noise is not None
 
     def _add_planned(self, suite: Suite, runs: list[Wanted]) -> None:
         planned = self._planned.setdefault(Path(suite.path), (suite, []))[1]
