@@ -142,6 +142,21 @@ def test_a_claim_expectation_by_profile_beats_the_profile_default(project):
     assert outcomes_by_claim(result) in ({"adam-beats-sgd": "passed"}, {"adam-beats-sgd": "failed"})
 
 
+def test_an_expectation_for_the_backend_at_hand_beats_the_profiles(project):
+    """The same claim may be decided on one backend and not on another: each says what it expects."""
+    suite = TINY_SUITE.replace("confidence = 0.5\n", 'confidence = 0.5\nexpect = { small = "holds", '
+                               '"small@tensorflow" = "undecided", "small@jax" = "fails" }\n'
+                               'because = "three seeds on TensorFlow are too few"\n')
+    project.makefile(".toml", **{"suites/tiny": suite})
+    result = project.run_optcheck("-k", "claim")
+    # Decided on TensorFlow after all: expected undecided there, so xpassed, and the message says how
+    # to state this backend's outcome.
+    result.assert_outcomes(xpassed=1)
+    has_lines(result, "expected undecided on profile small (three seeds on TensorFlow are too few), but decided",
+              "drop the expectation (", "expect.small@tensorflow), or state this backend's: "
+              'expect = { "small@tensorflow" = "holds" }')
+
+
 def test_the_seed_budget_is_the_profiles_and_the_old_option_says_where_it_went(project):
     result = project.run_optcheck("--optcheck-max-seeds", "4")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

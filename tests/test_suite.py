@@ -226,7 +226,10 @@ def test_a_factory_and_a_data_source_enter_the_baseline_identity_only_when_given
 @pytest.mark.parametrize("claim_keys, profile_keys, problem", [
     ('expect = "maybe"', "", "claims[adam-beats-sgd].expect: 'maybe' is not an expectation; use one of: holds, fails, undecided"),
     ('expect = "fails"', "", "claims[adam-beats-sgd].because: missing: an expectation other than 'holds' needs a because"),
-    ('expect = { big = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big: unknown profile; the suite has: small, other"),
+    ('expect = { big = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big: unknown profile 'big'; the suite has: small, other"),
+    ('expect = { "big@jax" = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big@jax: unknown profile 'big'"),
+    ('expect = { "small@torch" = "undecided" }\nbecause = "x"', "",
+     "claims[adam-beats-sgd].expect.small@torch: unknown backend 'torch'; name one of: tensorflow, jax (e.g. \"small@jax\")"),
     ('expect = { other = "nope" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.other: 'nope' is not an expectation"),
     ("expect = {}", "", "claims[adam-beats-sgd].expect: is an empty table"),
     ("expect = 3", "", "claims[adam-beats-sgd].expect: expected a string or a table, found 3"),
@@ -246,10 +249,20 @@ def test_expectations_resolve_most_specific_first(tmp_path):
             .replace("[profiles.other]\n", '[profiles.other]\nexpect = "undecided"\nbecause = "tiny"\n'))
     suite = load_suite(write(tmp_path, text))
     claim = suite.claims[0]
-    assert suite.expectation(claim, suite.profile("other")).value == "fails"  # the claim's word for this profile
-    assert suite.expectation(claim, suite.profile("small")).because == "small"  # the profile's default
+    for backend in ("tensorflow", "jax"):
+        assert suite.expectation(claim, suite.profile("other"), backend).value == "fails"  # for this profile
+        assert suite.expectation(claim, suite.profile("small"), backend).because == "small"  # the profile's default
     plain = load_suite(write(tmp_path, TINY_SUITE))
-    assert plain.expectation(plain.claims[0], plain.profile("small")).value == "holds"  # nothing stated
+    assert plain.expectation(plain.claims[0], plain.profile("small"), "jax").value == "holds"  # nothing stated
+
+    # A backend of its own beats the profile's entry, on that backend alone.
+    by_backend = load_suite(write(tmp_path, text.replace('{ other = "fails" }', '{ other = "fails", "other@jax" = "holds" }')))
+    claim = by_backend.claims[0]
+    assert by_backend.expectation(claim, by_backend.profile("other"), "jax").value == "holds"
+    assert by_backend.expectation(claim, by_backend.profile("other"), "tensorflow").value == "fails"
+    assert by_backend.expectation(claim, by_backend.profile("small"), "jax").value == "undecided"
+    stated = by_backend.expectation(claim, by_backend.profile("other"), "jax").stated_in
+    assert stated.endswith("claims[adam-beats-sgd].expect.other@jax")
 
 
 def test_an_expectation_is_not_part_of_the_claims_identity(tmp_path):

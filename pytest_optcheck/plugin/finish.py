@@ -7,6 +7,7 @@ from collections import Counter
 
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.plugin.session import OptcheckSession, read_quietly
 from pytest_optcheck.render.report import ReportInput, plural, render_markdown, render_terminal
@@ -103,6 +104,7 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
             baseline_claims=stored_claims.claims if stored_claims else {},
             judged=judged,
             generated=generated,
+            backend=keras_backend(),
         ))
     return inputs
 

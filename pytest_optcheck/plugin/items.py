@@ -19,7 +19,7 @@ from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.compare import check_curves
 from pytest_optcheck.baselines.records import JudgedClaim
 from pytest_optcheck.engine.fashion_mnist import DataError
-from pytest_optcheck.environment import environment
+from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.errors import OptcheckError, SuiteSetupError
 from pytest_optcheck.judge.claims import Verdict, describe, seeds_wanted
 from pytest_optcheck.judge.outcome import INCONCLUSIVE, Outcome, claim_outcome
@@ -251,7 +251,7 @@ class ClaimItem(OptcheckItem):
         state = self.session_state
         profile = state.profile(self.suite)
         path = baselines.claims_path(state.baseline_root(), self.suite, profile)
-        expected = self.suite.expectation(self.claim, profile)
+        expected = self.suite.expectation(self.claim, profile, keras_backend())
         verdict = state.verdict(self.suite, self.claim)
         record = baselines.claim_record(self.suite, self.claim, profile, verdict)
         outcome = claim_outcome(expected.expectation, verdict.verdict)
@@ -291,7 +291,9 @@ class ClaimItem(OptcheckItem):
             reason = f"expected undecided on profile {profile.name} ({expected.because}): {summary}"
             if outcome is Outcome.XPASSED:
                 reason = (f"expected undecided on profile {profile.name} ({expected.because}), but decided: "
-                          f"{summary}; if it stays decided, drop the expectation ({expected.stated_in})")
+                          f"{summary}; if it stays decided, drop the expectation ({expected.stated_in}), or "
+                          f"state this backend's: expect = {{ \"{profile.name}@{keras_backend()}\" = "
+                          f"\"{verdict.verdict}\" }}")
             self.add_marker(pytest.mark.xfail(strict=False, reason=reason))
             if outcome is Outcome.XFAILED:
                 raise ClaimUndecided(reason)

@@ -66,6 +66,7 @@ class ReportInput:
     judged: dict[str, JudgedClaim] = field(default_factory=dict)
     generated: str = ""
     machine: str = ""
+    backend: str = "tensorflow"  # what the runs trained on: a claim's expectation may depend on it
 
 
 # Document model --------------------------------------------------------------
@@ -496,7 +497,7 @@ def expectation_of(inp: ReportInput, claim_id: str) -> tuple[str, str]:
     if inp.suite is not None and inp.profile_name in inp.suite.profiles:
         claim = next((c for c in inp.suite.claims if c.id == claim_id), None)
         if claim is not None:
-            expected = inp.suite.expectation(claim, inp.suite.profile(inp.profile_name))
+            expected = inp.suite.expectation(claim, inp.suite.profile(inp.profile_name), inp.backend)
             return expected.value, expected.because
     return DASH, ""
 
@@ -625,6 +626,7 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
         claims=dict(claims_file.claims) if claims_file else {},
         generated=datetime.date.today().isoformat() if generated is None else generated,
         machine=machine,
+        backend=folder.name.partition("@")[2] or "tensorflow",  # baselines/<suite>/<profile>@<backend>
     )
 
 

@@ -6,6 +6,10 @@ the verdict stored in a baseline is a record, never the oracle.
 Where it is stated, most specific first:
 
     [[claims]]
+    expect = { "article@jax" = "holds" }  # this claim on this profile, on one backend
+    because = "..."
+
+    [[claims]]
     expect = { smoke = "undecided" }      # this claim on this profile
     because = "..."
 
@@ -27,6 +31,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from pytest_optcheck.environment import BACKENDS
 
 
 class Expectation(enum.Enum):
@@ -69,9 +75,9 @@ def _because(t: Any, needed: bool) -> str:
 
 
 def parse_claim_expectations(t: Any, profiles: Iterable[str]) -> tuple[tuple[str, Expected], ...]:
-    """A claim's `expect` (a word, or a table of words by profile) and `because`.
+    """A claim's `expect` (a word, or a table of words by profile or `profile@backend`) and `because`.
 
-    Returns (profile, Expected) pairs; the profile "" means every profile.
+    Returns (key, Expected) pairs; the key "" means every profile.
     """
     raw = t.get("expect", (str, dict), None)
     names = list(profiles)
@@ -81,10 +87,14 @@ def parse_claim_expectations(t: Any, profiles: Iterable[str]) -> tuple[tuple[str
     elif isinstance(raw, dict):
         if not raw:
             raise t.fail("expect", "is an empty table; name profiles, e.g. expect = { smoke = \"undecided\" }")
-        for profile, word in raw.items():
+        for key, word in raw.items():
+            profile, at, backend = key.partition("@")
             if profile not in names:
-                raise t.fail(f"expect.{profile}", f"unknown profile; the suite has: {', '.join(names)}")
-            pairs.append((profile, _word(t, "expect", word, f"expect.{profile}")))
+                raise t.fail(f"expect.{key}", f"unknown profile {profile!r}; the suite has: {', '.join(names)}")
+            if at and backend not in BACKENDS:
+                raise t.fail(f"expect.{key}", f"unknown backend {backend!r}; name one of: {', '.join(BACKENDS)} "
+                                               f"(e.g. \"{profile}@jax\")")
+            pairs.append((key, _word(t, "expect", word, f"expect.{key}")))
     because = _because(t, any(e is not Expectation.HOLDS for _, e in pairs))
     where = f"{t.where}.expect"
     return tuple((profile, Expected(e, because, f"{where}.{profile}" if profile else where))
@@ -102,11 +112,13 @@ def parse_profile_expectation(p: Any) -> Expected | None:
 
 
 def resolve(claim_expectations: Iterable[tuple[str, Expected]], profile: str,
-            profile_default: Expected | None) -> Expected:
-    """The claim's expectation on `profile`: claim by profile, then the profile's, then the claim's, then holds."""
+            profile_default: Expected | None, backend: str) -> Expected:
+    """The claim's expectation on `profile` trained on `backend`: the claim's for that profile on that
+    backend, then for that profile, then the profile's, then the claim's own, then holds."""
     by_profile = dict(claim_expectations)
-    if profile in by_profile:
-        return by_profile[profile]
+    for key in (f"{profile}@{backend}", profile):
+        if key in by_profile:
+            return by_profile[key]
     if profile_default is not None:
         return profile_default
     return by_profile.get("", HOLDS)

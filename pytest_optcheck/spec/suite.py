@@ -163,9 +163,9 @@ class Suite:
                 f"{self.path}: no optimizer {name!r}; the suite has: {', '.join(self.optimizers)}"
             ) from None
 
-    def expectation(self, claim: ClaimSpec, profile: Profile) -> Expected:
-        """What the suite expects `claim` to do on `profile` (see spec/expectations.py)."""
-        return resolve(claim.expectations, profile.name, profile.expect)
+    def expectation(self, claim: ClaimSpec, profile: Profile, backend: str) -> Expected:
+        """What the suite expects `claim` to do on `profile`, trained on `backend` (see spec/expectations.py)."""
+        return resolve(claim.expectations, profile.name, profile.expect, backend)
 
     def profile(self, name: str | None) -> Profile:
         name = name or self.default_profile
