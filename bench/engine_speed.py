@@ -90,6 +90,7 @@ def measure(args) -> dict:
     import keras
 
     from pytest_optcheck.engine.fashion_mnist import load_dataset
+    from pytest_optcheck.engine.result import first_difference
     from pytest_optcheck.engine.runtime import keras_runtime
     from pytest_optcheck.engine.training import TracedModels, train, training_arrays
 
@@ -111,11 +112,11 @@ def measure(args) -> dict:
         for name, way in ways.items():
             seconds = [timed(lambda s=s: results.setdefault((name, s), way(s))) for s in seeds]
             rows.append(per_run_epoch(size, name, seconds[0], sum(seconds[1:]), args.runs, args.epochs))
-        identical &= all(results["fresh build", s].history == results["engine", s].history for s in seeds)
+        identical &= all(first_difference(results["fresh build", s], results["engine", s]) is None for s in seeds)
         if keras.backend.backend() == "tensorflow" and args.at_once > 1:
             first, rest, runs = side_by_side(suite, args.optimizer, seeds, profile, args.at_once)
             rows.append(per_run_epoch(size, f"engine, {args.at_once} at a time", first, rest, args.runs, args.epochs))
-            identical &= all(results["fresh build", s].history == run.history for s, run in zip(seeds, runs))
+            identical &= all(first_difference(results["fresh build", s], run) is None for s, run in zip(seeds, runs))
     return {"rows": rows, "identical": identical}
 
 

@@ -36,6 +36,7 @@ def article_page() -> str:
 
 def claims_page() -> str:
     from pytest_optcheck.baselines.records import load_claims_baseline
+    from pytest_optcheck.baselines.store import profile_and_backend
     from pytest_optcheck.spec.suite import load_suite
 
     suite = load_suite(ROOT / "suites/article.toml")
@@ -48,27 +49,21 @@ def claims_page() -> str:
              "the `article` profile (60,000 images, 20 epochs, up to 12 seeds). A verdict reads: seeds where the claim held / seeds judged, "
              "and the 95% interval for P(it holds on a seed).\n\n",
              header, "| --- |" + " --- | --- |" * len(COLUMNS) + "\n"]
-    def expected(claim, name: str, folder: str):
-        return suite.expectation(claim, suite.profile(name), folder.partition("@")[2] or "tensorflow")
-
+    reasons: dict[tuple[str, str], list[str]] = {}  # (claim, because) -> the columns it explains
     for claim in suite.claims:
         cells = []
-        for _, name, folder in COLUMNS:
-            expectation = expected(claim, name, folder)
+        for column, name, folder in COLUMNS:
+            expected = suite.expectation(claim, suite.profile(name), profile_and_backend(folder)[1])
+            if expected.value != "holds":
+                reasons.setdefault((claim.id, expected.because), []).append(f"`{column}`")
             record = None if stored[folder] is None else stored[folder].claims.get(claim.id)
-            cells.append(expectation.value)
+            cells.append(expected.value)
             if record is None:
                 cells.append("not recorded")
                 continue
             interval = "" if record.interval is None else f", [{record.interval[0]:.2f}, {record.interval[1]:.2f}]"
             cells.append(f"{record.verdict} ({record.seeds_holding}/{record.seeds}{interval})")
         lines.append(f"| `{claim.id}` | " + " | ".join(cells) + " |\n")
-    reasons = {(claim.id, expected(claim, name, folder).because): [] for claim in suite.claims
-               for _, name, folder in COLUMNS if expected(claim, name, folder).value != "holds"}
-    for claim in suite.claims:
-        for column, name, folder in COLUMNS:
-            if expected(claim, name, folder).value != "holds":
-                reasons[claim.id, expected(claim, name, folder).because].append(column)
     if reasons:
         lines.append("\nWhere the suite expects something else than `holds`, it says why:\n\n")
         lines += [f"- `{cid}` on {', '.join(columns)}: {because}\n" for (cid, because), columns in reasons.items()]

@@ -153,8 +153,8 @@ def test_an_expectation_for_the_backend_at_hand_beats_the_profiles(project):
     # to state this backend's outcome.
     result.assert_outcomes(xpassed=1)
     has_lines(result, "expected undecided on profile small (three seeds on TensorFlow are too few), but decided",
-              "drop the expectation (", "expect.small@tensorflow), or state this backend's: "
-              'expect = { "small@tensorflow" = "holds" }')
+              "drop the expectation (", 'expect."small@tensorflow"), or set "small@tensorflow" = "holds" in the '
+              "claim's expect table for this backend alone")
 
 
 def test_the_seed_budget_is_the_profiles_and_the_old_option_says_where_it_went(project):

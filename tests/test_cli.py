@@ -119,7 +119,7 @@ def test_reference_says_each_run_is_bit_identical_to_the_plain_way(capsys, suite
     code, out, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adam", "--optimizer", "sgd",
                          "--seed", "0", "--seed", "1", "--data-dir", str(tiny_data), "--no-cache", "--reference")
     assert code == 0, err
-    assert out.count("the plain way (a fresh model, Keras's fit): bit-identical") == 4
+    assert out.count("the plain way (a fresh model, Keras's fit one step per call): bit-identical") == 4
 
 
 def test_reference_names_where_a_run_first_differs_and_fails(capsys, suite_file, tiny_data, monkeypatch):
@@ -145,21 +145,7 @@ def test_reference_names_where_a_run_first_differs_and_fails(capsys, suite_file,
     # Seed 0 built the model that seeds 1 and 2 then trained on.
     verdicts = [line for line in out.splitlines() if line.startswith("the plain way")]
     assert verdicts[0].endswith("bit-identical") and len(verdicts) == 3
-    assert all(line.startswith("the plain way (a fresh model, Keras's fit): DIFFERENT: loss, epoch 1: ")
+    assert all(line.startswith("the plain way (a fresh model, Keras's fit one step per call): DIFFERENT: loss, epoch 1: ")
                for line in verdicts[1:])
     assert "2 of 3 runs differ from the plain way" in err and "Traceback" not in err
 
-
-def test_first_difference_names_the_earliest_epoch_then_the_test_scores():
-    from pytest_optcheck.engine.result import RunResult, first_difference
-
-    def result(loss, val_loss, test_loss=0.5):
-        return RunResult("sgd", 0, "small", 3, 10, {"loss": loss, "val_loss": val_loss}, [0.1] * 3,
-                         {"loss": test_loss}, None, {})
-
-    nan = float("nan")
-    base = result([1.0, 0.9, nan], [1.1, 1.0, nan])
-    assert first_difference(base, result([1.0, 0.9, nan], [1.1, 1.0, nan])) is None  # NaN equals NaN here
-    assert first_difference(base, result([1.0, 0.8, nan], [1.2, 1.0, nan])) == "val_loss, epoch 1: 1.1 vs 1.2"
-    assert first_difference(base, result([1.0, 0.9, nan], [1.1, 1.0, nan], 0.25)) == "test loss: 0.5 vs 0.25"
-    assert first_difference(base, result([1.0, 0.9], [1.1, 1.0])) == "loss: 3 epochs vs 2"

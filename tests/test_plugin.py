@@ -130,7 +130,7 @@ def test_a_refresh_measures_the_noise_only_of_curves_that_changed(project):
         return [line.split(" (")[0] for line in result.outlines
                 if line.startswith("optcheck: trained tiny/small") and ", nudge" in line]
 
-    same = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache")
+    same = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache", "--optcheck-runs-at-once=2")
     same.assert_outcomes(passed=3)
     has_lines(same, "adam.json: unchanged (curves and noise envelope bit-identical), not rewritten")
     assert nudged(same) == []  # the stored envelopes are kept: no noise rerun was worth training
@@ -138,7 +138,7 @@ def test_a_refresh_measures_the_noise_only_of_curves_that_changed(project):
     data = json.loads(baseline(project, "sgd").read_text())
     data["seeds"]["0"]["history"]["loss"][0] += 0.5
     baseline(project, "sgd").write_text(json.dumps(data, indent=2, sort_keys=True))
-    changed = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache")
+    changed = project.run_optcheck("--optcheck-update-all", "--optcheck-no-cache", "--optcheck-runs-at-once=2")
     changed.assert_outcomes(passed=3)
     assert sorted(nudged(changed)) == [f"optcheck: trained tiny/small sgd seed {seed}, nudge {nudge}"
                                        for seed in range(3) for nudge in (1, 2)]
@@ -593,12 +593,17 @@ def test_a_claim_reading_an_epoch_the_profile_does_not_train_fails_alone_and_tra
     project.makefile(".toml", **{"suites/tiny": beyond})
     result = project.run_optcheck("--optcheck-update", "--optcheck-no-cache", "--optcheck-runs-at-once=2")
     result.assert_outcomes(passed=2, failed=1)
-    has_lines(result, "claim 'adam-beats-sgd' reads epoch 5, but the profile trains only 2 epochs")
+    has_lines(result, "claims[adam-beats-sgd].epoch = 5, but profile 'small' trains only 2 epochs: lower the "
+              "claim's epoch, or run a profile of at least 5 epochs (--optcheck-profile)")
     trained = [line for line in result.outlines if line.startswith("optcheck: trained tiny/small")]
     # The curves' 2 seeds of each optimizer and their 2 nudged reruns each: not the 7 seeds a
     # claim judged at 95% would take whatever they showed.
     assert len(trained) == 12 and all("of ~12 runs" in line for line in trained)
     assert not any(f"seed {seed} " in line for line in trained for seed in range(2, 9))
+    # One at a time, nothing is planned: the claim fails before its own runs train.
+    alone = project.run_optcheck("-k", "claim", "--optcheck-no-cache", "--optcheck-runs-at-once=1")
+    alone.assert_outcomes(failed=1)
+    assert "optcheck: trained" not in alone.stdout.str()
 
 
 def test_a_baseline_recorded_on_other_data_is_named_as_such(project, tmp_path):

@@ -186,6 +186,22 @@ def test_report_command_on_the_smoke_baselines(capsys):
         assert f"| {spec.label} " in out
 
 
+def test_a_stored_folder_is_expected_on_the_backend_its_runs_recorded(tmp_path):
+    """nadam-beats-adam is expected undecided on article, but to hold on article@jax: the report of a
+    stored folder reads the backend from the files, whatever the folder is called."""
+    import shutil
+
+    from pytest_optcheck.render.report import expectation_of
+
+    suite = ROOT / "suites" / "article.toml"
+    for folder, expected in (("article", "undecided"), ("article@jax", "holds")):
+        renamed = tmp_path / "article" / f"copied-{folder.replace('@', '-')}"
+        shutil.copytree(ROOT / "baselines" / "article" / folder, renamed)
+        report = load_baseline_dir(renamed, suite, generated="")
+        assert expectation_of(report, "nadam-beats-adam")[0] == expected
+        assert expectation_of(report, "momentum-beats-sgd")[0] == "holds"
+
+
 @pytest.mark.parametrize("fmt", ["md", "term"])
 def test_report_command_does_not_import_tensorflow(fmt):
     script = (

@@ -227,9 +227,9 @@ def test_a_factory_and_a_data_source_enter_the_baseline_identity_only_when_given
     ('expect = "maybe"', "", "claims[adam-beats-sgd].expect: 'maybe' is not an expectation; use one of: holds, fails, undecided"),
     ('expect = "fails"', "", "claims[adam-beats-sgd].because: missing: an expectation other than 'holds' needs a because"),
     ('expect = { big = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big: unknown profile 'big'; the suite has: small, other"),
-    ('expect = { "big@jax" = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.big@jax: unknown profile 'big'"),
+    ('expect = { "big@jax" = "undecided" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.\"big@jax\": unknown profile 'big'"),
     ('expect = { "small@torch" = "undecided" }\nbecause = "x"', "",
-     "claims[adam-beats-sgd].expect.small@torch: unknown backend 'torch'; name one of: tensorflow, jax (e.g. \"small@jax\")"),
+     "claims[adam-beats-sgd].expect.\"small@torch\": unknown backend 'torch'; name one of: tensorflow, jax (e.g. \"small@jax\")"),
     ('expect = { other = "nope" }\nbecause = "x"', "", "claims[adam-beats-sgd].expect.other: 'nope' is not an expectation"),
     ("expect = {}", "", "claims[adam-beats-sgd].expect: is an empty table"),
     ("expect = 3", "", "claims[adam-beats-sgd].expect: expected a string or a table, found 3"),
@@ -262,7 +262,7 @@ def test_expectations_resolve_most_specific_first(tmp_path):
     assert by_backend.expectation(claim, by_backend.profile("other"), "tensorflow").value == "fails"
     assert by_backend.expectation(claim, by_backend.profile("small"), "jax").value == "undecided"
     stated = by_backend.expectation(claim, by_backend.profile("other"), "jax").stated_in
-    assert stated.endswith("claims[adam-beats-sgd].expect.other@jax")
+    assert stated.endswith('claims[adam-beats-sgd].expect."other@jax"')
 
 
 def test_an_expectation_is_not_part_of_the_claims_identity(tmp_path):

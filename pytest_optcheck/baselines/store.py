@@ -46,6 +46,12 @@ def folder_name(profile: str, backend: str) -> str:
     return profile if backend == "tensorflow" else f"{profile}@{backend}"
 
 
+def profile_and_backend(folder: str) -> tuple[str, str]:
+    """What `folder_name` made the folder name of: "ci@jax" -> ("ci", "jax"), "ci" -> ("ci", "tensorflow")."""
+    profile, _, backend = folder.partition("@")
+    return profile, backend or "tensorflow"
+
+
 def optimizer_path(root: Path, suite: Suite, profile: Profile, optimizer: str) -> Path:
     return profile_dir(root, suite, profile) / f"{optimizer}.json"
 
@@ -281,7 +287,7 @@ def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
         if not suite_dir.is_dir():
             continue
         for profile_dir_ in sorted(p for p in suite_dir.iterdir() if p.is_dir()):
-            if profile_dir_.name.split("@", 1)[0] not in suite.profiles:
+            if profile_and_backend(profile_dir_.name)[0] not in suite.profiles:
                 unused.append(f"{profile_dir_}/ (no profile {profile_dir_.name!r} in {suite.path})")
                 continue
             for path in sorted(profile_dir_.glob("*.json")):

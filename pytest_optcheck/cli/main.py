@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-samples", type=positive_int, help="override the profile's training image count")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the run (or a list of runs) as JSON")
     run.add_argument("--reference", action="store_true",
-                     help="also train each run the plain way (a fresh model and Keras's own fit, one at a time, "
-                          "never cached) and say whether the harness's run is bit-identical to it; "
-                          "exit status 1 if one is not")
+                     help="also train each run the plain way (a fresh model and Keras's own fit, one step per "
+                          "call, one run at a time, never cached) and say whether the harness's run is "
+                          "bit-identical to it; exit status 1 if one is not")
     run.set_defaults(handler=command_run)
     add_report_command(commands)
     add_diff_command(commands)
@@ -163,7 +163,7 @@ def command_run(args: argparse.Namespace) -> int:
         if args.reference:
             difference = first_difference(result, runner.reference(suite, result.optimizer, result.seed, profile))
             differing += difference is not None
-            print("the plain way (a fresh model, Keras's fit): "
+            print("the plain way (a fresh model, Keras's fit one step per call): "
                   + ("bit-identical" if difference is None else f"DIFFERENT: {difference}"))
     if args.json:
         payload = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,25 +72,31 @@ class RunResult:
 
 def first_difference(run: RunResult, other: RunResult) -> str | None:
     """Where two runs' numbers first differ, the earliest epoch first ("val_loss, epoch 3: 0.41 vs 0.42"),
-    or None where every per-epoch and test number is bit-identical (a NaN equals a NaN)."""
-
-    def same(a: float | None, b: float | None) -> bool:
-        return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
-
+    then the test scores; None where they are bit-identical. A value that is not finite matches any
+    other that is not (the cache keeps both as null)."""
+    found: list[tuple[int, int, str]] = []  # (epoch, the metric's place, what differs)
     metrics = list(dict.fromkeys([*run.history, *other.history]))
-    for metric in metrics:
-        if len(run.history.get(metric, [])) != len(other.history.get(metric, [])):
-            return f"{metric}: {len(run.history.get(metric, []))} epochs vs {len(other.history.get(metric, []))}"
-    for epoch in range(max((len(values) for values in run.history.values()), default=0)):
-        for metric in metrics:
-            a, b = run.history[metric][epoch], other.history[metric][epoch]
-            if not same(a, b):
-                return f"{metric}, epoch {epoch + 1}: {a!r} vs {b!r}"
-    mine, theirs = run.test or {}, other.test or {}
-    for metric in dict.fromkeys([*mine, *theirs]):
-        if not same(mine.get(metric), theirs.get(metric)):
-            return f"test {metric}: {mine.get(metric)!r} vs {theirs.get(metric)!r}"
+    for place, metric in enumerate(metrics):
+        mine, theirs = run.history.get(metric, []), other.history.get(metric, [])
+        epoch = next((e for e, (a, b) in enumerate(zip(mine, theirs), start=1) if not _same_bits(a, b)), None)
+        if epoch is not None:
+            found.append((epoch, place, f"{metric}, epoch {epoch}: {mine[epoch - 1]!r} vs {theirs[epoch - 1]!r}"))
+        elif len(mine) != len(theirs):
+            found.append((min(len(mine), len(theirs)) + 1, place, f"{metric}: {len(mine)} epochs vs {len(theirs)}"))
+    if found:
+        return min(found)[2]
+    mine_test, their_test = run.test or {}, other.test or {}
+    for metric in dict.fromkeys([*mine_test, *their_test]):
+        a, b = mine_test.get(metric), their_test.get(metric)
+        if (a is None) != (b is None) or (a is not None and not _same_bits(a, b)):
+            return f"test {metric}: {a!r} vs {b!r}"
     return None
+
+
+def _same_bits(a: float, b: float) -> bool:
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return not (math.isfinite(a) or math.isfinite(b))
+    return struct.pack("<d", a) == struct.pack("<d", b)  # 0.0 and -0.0 differ
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -205,8 +205,9 @@ class TracedModels:
     keeps as many as it had runs at once, each idle between runs.
     """
 
-    def __init__(self, *, reference: bool = False):
+    def __init__(self, *, reference: bool = False, steps_per_execution: int | None = None):
         self.reference = reference
+        self.steps_per_execution = steps_per_execution  # None: the most this Keras runs correctly
         self._models: dict[tuple, list[Any]] = {}  # on TensorFlow: the compiled models kept per key
         self._idle: dict[tuple, list[Any]] = {}  # those of them no run is training now
         self._keys: dict[int, tuple] = {}  # id of a kept model -> its key
@@ -239,7 +240,7 @@ class TracedModels:
                 del self._keys[id(kept)]
                 self._models[key].remove(kept)
         fresh.compile(optimizer=opt, loss=suite.training.loss, metrics=list(suite.training.metrics),
-                      steps_per_execution=default_steps_per_execution(keras.__version__))
+                      steps_per_execution=self.steps_per_execution or default_steps_per_execution(keras.__version__))
         if keep:
             with self._lock:
                 self._keys[id(fresh)] = key

@@ -137,15 +137,17 @@ def seed_margin(claim: ClaimSpec, histories: Mapping[str, History], epochs: int)
     return margin + claim.within if claim.kind == "close" else margin - claim.by
 
 
-def check_readable(claim: ClaimSpec, epochs: int) -> None:
+def check_readable(claim: ClaimSpec, epochs: int, profile: str | None = None) -> None:
     """Raise if the claim reads an epoch that a profile of `epochs` epochs does not train.
 
     Checked before anything trains for the claim, so that a claim that cannot be judged
     costs no run.
     """
     if claim.epoch is not None and claim.epoch > epochs:
+        which = "the profile" if profile is None else f"profile {profile!r}"
         raise OptcheckError(
-            f"claim {claim.id!r} reads epoch {claim.epoch}, but the profile trains only {epochs} epochs"
+            f"claims[{claim.id}].epoch = {claim.epoch}, but {which} trains only {epochs} epochs: lower the "
+            f"claim's epoch, or run a profile of at least {claim.epoch} epochs (--optcheck-profile)"
         )
 
 

@@ -291,9 +291,9 @@ class ClaimItem(OptcheckItem):
             reason = f"expected undecided on profile {profile.name} ({expected.because}): {summary}"
             if outcome is Outcome.XPASSED:
                 reason = (f"expected undecided on profile {profile.name} ({expected.because}), but decided: "
-                          f"{summary}; if it stays decided, drop the expectation ({expected.stated_in}), or "
-                          f"state this backend's: expect = {{ \"{profile.name}@{keras_backend()}\" = "
-                          f"\"{verdict.verdict}\" }}")
+                          f"{summary}; if it stays decided, drop the expectation ({expected.stated_in}), or set "
+                          f"\"{profile.name}@{keras_backend()}\" = \"{verdict.verdict}\" in the claim's expect "
+                          f"table for this backend alone")
             self.add_marker(pytest.mark.xfail(strict=False, reason=reason))
             if outcome is Outcome.XFAILED:
                 raise ClaimUndecided(reason)

@@ -170,7 +170,7 @@ class OptcheckSession:
             for suite, claim in needs.claims:
                 profile = self.profile(suite)
                 try:
-                    check_readable(claim, profile.epochs)
+                    check_readable(claim, profile.epochs, profile.name)
                 except OptcheckError:
                     continue  # its item says why; none of its seeds is worth training
                 pool = profile.seed_pool()
@@ -240,7 +240,7 @@ class OptcheckSession:
             together(seeds)
 
         if memo not in self._verdicts:
-            check_readable(claim, profile.epochs)  # before its runs train
+            check_readable(claim, profile.epochs, profile.name)  # before its runs train
             self._train_planned(suite)
             together(profile.seeds)
             self._verdicts[memo] = judge_on_demand(

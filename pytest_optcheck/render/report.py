@@ -626,7 +626,7 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
         claims=dict(claims_file.claims) if claims_file else {},
         generated=datetime.date.today().isoformat() if generated is None else generated,
         machine=machine,
-        backend=folder.name.partition("@")[2] or "tensorflow",  # baselines/<suite>/<profile>@<backend>
+        backend=first.environment.get("backend", "tensorflow"),  # recorded off TensorFlow
     )
 
 

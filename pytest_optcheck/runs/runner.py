@@ -170,14 +170,16 @@ class Runner:
         return key in self._runs or self.cache.load(key) is not None
 
     def reference(self, suite: Suite, optimizer: str, seed: int, profile: Profile) -> RunResult:
-        """The run trained the plain way: a fresh model and Keras's own `fit`, alone, never cached.
+        """The run trained the plain way: a fresh model and Keras's own `fit` one step per call, never cached.
 
-        What the engine's runs are bit-identical to; `optcheck run --reference` compares them.
+        What the engine's runs must be bit-identical to; `optcheck run --reference` compares them.
+        Call it while no other run trains: it ends by clearing Keras's session.
         """
         from pytest_optcheck.engine.training import TracedModels
 
         key = self.key(suite, optimizer, seed, profile)
-        return self._train(suite, optimizer, seed, profile, key, None, TracedModels(reference=True))
+        plain = TracedModels(reference=True, steps_per_execution=1)
+        return self._train(suite, optimizer, seed, profile, key, None, plain)
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
                nudge: int | None, models: TracedModels | None = None) -> RunResult:

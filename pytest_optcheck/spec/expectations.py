@@ -90,15 +90,19 @@ def parse_claim_expectations(t: Any, profiles: Iterable[str]) -> tuple[tuple[str
         for key, word in raw.items():
             profile, at, backend = key.partition("@")
             if profile not in names:
-                raise t.fail(f"expect.{key}", f"unknown profile {profile!r}; the suite has: {', '.join(names)}")
+                raise t.fail(_key(key), f"unknown profile {profile!r}; the suite has: {', '.join(names)}")
             if at and backend not in BACKENDS:
-                raise t.fail(f"expect.{key}", f"unknown backend {backend!r}; name one of: {', '.join(BACKENDS)} "
-                                               f"(e.g. \"{profile}@jax\")")
-            pairs.append((key, _word(t, "expect", word, f"expect.{key}")))
+                raise t.fail(_key(key), f"unknown backend {backend!r}; name one of: {', '.join(BACKENDS)} "
+                                        f"(e.g. \"{profile}@jax\")")
+            pairs.append((key, _word(t, "expect", word, _key(key))))
     because = _because(t, any(e is not Expectation.HOLDS for _, e in pairs))
     where = f"{t.where}.expect"
-    return tuple((profile, Expected(e, because, f"{where}.{profile}" if profile else where))
-                 for profile, e in pairs)
+    return tuple((key, Expected(e, because, f"{t.where}.{_key(key)}" if key else where)) for key, e in pairs)
+
+
+def _key(key: str) -> str:
+    """The TOML path of an entry of `expect`: `expect.smoke`, or `expect."article@jax"` (quoted, as TOML needs)."""
+    return f'expect."{key}"' if "@" in key else f"expect.{key}"
 
 
 def parse_profile_expectation(p: Any) -> Expected | None:
