@@ -73,10 +73,10 @@ def side_by_side(suite, optimizer, seeds, profile, at_once) -> tuple[float, floa
 
     Each pass starts with no compiled model kept, as the harness's first run of a session does.
     """
-    from pytest_optcheck.engine import training
+    from pytest_optcheck.engine.training import forget_kept_models
     from pytest_optcheck.runs.runner import Runner
 
-    training._MODELS = training.TracedModels()
+    forget_kept_models()
     runner = Runner(None, at_once=at_once)
     runner.dataset_for(suite)  # the data loads before the clock starts, as for the other ways
     wanted = [(optimizer, seed, None) for seed in seeds]

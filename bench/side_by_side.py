@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+from pytest_optcheck.engine.result import first_difference
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.runs.runner import Runner
 from pytest_optcheck.spec.suite import load_suite, replace_profile
@@ -57,15 +58,15 @@ def main() -> None:
     # Each pass starts with no compiled model kept, so both pay the same builds and traces.
     one_at_a_time, first = timed_runs(alone, suite, profile, wanted)
     print(f"one at a time:      {one_at_a_time:7.1f} s")
-    from pytest_optcheck.engine import training
+    from pytest_optcheck.engine.training import forget_kept_models
 
-    training._MODELS = training.TracedModels()
+    forget_kept_models()
     together = Runner(None, at_once=args.at_once)
     together.dataset_for(suite)
     side_by_side, second = timed_runs(together, suite, profile, wanted)
     print(f"{args.at_once} at a time side by side: {side_by_side:7.1f} s   ratio {side_by_side / one_at_a_time:.2f}")
-    differing = [f"{a.optimizer} seed {a.seed}" for a, b in zip(first, second)
-                 if a.history != b.history or a.test != b.test]
+    differing = [f"{a.optimizer} seed {a.seed} ({difference})" for a, b in zip(first, second)
+                 if (difference := first_difference(a, b)) is not None]
     print("curves: " + ("every run bit-identical" if not differing else "DIFFER: " + ", ".join(differing)))
     sys.exit(1 if differing else 0)
 

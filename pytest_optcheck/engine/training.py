@@ -309,6 +309,13 @@ def _copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
 _MODELS = TracedModels()
 
 
+def forget_kept_models() -> None:
+    """Drop every compiled model and program kept so far: the next run of each optimizer builds
+    and traces again, as a session's first does (benchmarks time each way from there)."""
+    global _MODELS
+    _MODELS = TracedModels()
+
+
 def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
           nudge: int | None = None, on_epoch: Callable[[int], None] | None = None,
           models: TracedModels | None = None) -> RunResult:

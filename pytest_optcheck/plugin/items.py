@@ -288,12 +288,12 @@ class ClaimItem(OptcheckItem):
         if outcome is Outcome.PASSED:
             return
         if outcome in (Outcome.XFAILED, Outcome.XPASSED):
-            reason = f"expected undecided on profile {profile.name} ({expected.because}): {summary}"
+            expected_text = f"expected undecided on profile {profile.name} ({expected.because})"
+            reason = f"{expected_text}: {summary}"
             if outcome is Outcome.XPASSED:
-                reason = (f"expected undecided on profile {profile.name} ({expected.because}), but decided: "
-                          f"{summary}; if it stays decided, drop the expectation ({expected.stated_in}), or set "
-                          f"\"{profile.name}@{keras_backend()}\" = \"{verdict.verdict}\" in the claim's expect "
-                          f"table for this backend alone")
+                reason = (f"{expected_text}, but decided: {summary}; if it stays decided, drop the expectation "
+                          f"({expected.stated_in}), or set \"{profile.name}@{keras_backend()}\" = "
+                          f"\"{verdict.verdict}\" in the claim's expect table for this backend alone")
             self.add_marker(pytest.mark.xfail(strict=False, reason=reason))
             if outcome is Outcome.XFAILED:
                 raise ClaimUndecided(reason)

@@ -96,8 +96,7 @@ def parse_claim_expectations(t: Any, profiles: Iterable[str]) -> tuple[tuple[str
                                         f"(e.g. \"{profile}@jax\")")
             pairs.append((key, _word(t, "expect", word, _key(key))))
     because = _because(t, any(e is not Expectation.HOLDS for _, e in pairs))
-    where = f"{t.where}.expect"
-    return tuple((key, Expected(e, because, f"{t.where}.{_key(key)}" if key else where)) for key, e in pairs)
+    return tuple((key, Expected(e, because, f"{t.where}.{_key(key) if key else 'expect'}")) for key, e in pairs)
 
 
 def _key(key: str) -> str:
