@@ -1,6 +1,7 @@
 """The plugin from the outside, through pytester: collection, baselines, refresh, claims."""
 
 import json
+import shlex
 import sys
 
 import pytest
@@ -93,8 +94,18 @@ def test_items_have_readable_selectable_ids(project):
 def test_missing_baseline_fails_with_the_command_that_creates_it(project):
     result = project.run_optcheck()
     result.assert_outcomes(failed=2, passed=1)  # the claim holds: a missing record is named, not failed
-    has_lines(result, "curve[sgd]: no baseline at baselines/tiny/small/sgd.json", 'Create it with: pytest --optcheck --optcheck-update "suites/tiny.toml::curve[sgd]"', "1 claim without a recorded verdict: adam-beats-sgd")
+    has_lines(result, "curve[sgd]: no baseline at baselines/tiny/small/sgd.json",
+              "Create it with: pytest --optcheck --optcheck-backend tensorflow --optcheck-data-dir ",
+              '--optcheck-update "suites/tiny.toml::curve[sgd]"', "1 claim without a recorded verdict: adam-beats-sgd")
     assert not (project.path / "baselines").exists()  # nothing written without a flag
+
+    # The printed command, run as printed, writes that baseline (and only the item it names).
+    printed = next(line.split("Create it with: ", 1)[1] for line in result.outlines
+                   if "Create it with: " in line and "curve[sgd]" in line)
+    words = shlex.split(printed)
+    assert words[0] == "pytest"
+    project.runpytest(*words[1:], "-p", "no:randomly").assert_outcomes(passed=1)
+    assert baseline(project, "sgd").exists() and not baseline(project, "adam").exists()
 
 
 def test_update_then_pass_then_perturb_then_update(project):
@@ -114,7 +125,7 @@ def test_update_then_pass_then_perturb_then_update(project):
     has_lines(perturbed, "curve[sgd]: sgd trains differently from its baseline baselines/tiny/small/sgd.json",
               "in units of the noise: val_loss ", "metric", "largest z (where, difference)",
               "val_loss", "epoch 2, -0.5)", "CHANGED",
-              'refresh with: pytest --optcheck --optcheck-update "suites/tiny.toml::curve[sgd]"')
+              'refresh with: pytest --optcheck --optcheck-backend tensorflow', '--optcheck-update "suites/tiny.toml::curve[sgd]"')
     assert "curve[adam]" not in "\n".join(l for l in perturbed.outlines if "trains differently" in l)
 
     fixed = project.run_optcheck("--optcheck-update")

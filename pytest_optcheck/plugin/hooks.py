@@ -24,11 +24,13 @@ from pytest_optcheck.plugin.fixtures import (  # noqa: F401
     optcheck_suites,
 )
 from pytest_optcheck.plugin.session import (
+    DEFAULT_BASELINES,
     MARKERS,
     OptcheckSession,
     Options,
     SKIP_REASON,
     UpdateMode,
+    project_root,
     session_key,
     suite_files,
     suite_locations,
@@ -71,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_suites", type="paths", default=[],
                   help="files or folders holding suite files (default: suites)")
     parser.addini("optcheck_profile", default="", help="default profile for --optcheck")
-    parser.addini("optcheck_baselines", default="baselines", help="baseline folder")
+    parser.addini("optcheck_baselines", default=DEFAULT_BASELINES, help="baseline folder")
     parser.addini("optcheck_data_dir", default="", help="folder with the four Fashion-MNIST files")
     parser.addini("optcheck_backend", default="", help="Keras backend to train on (like --optcheck-backend)")
     parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
@@ -126,13 +128,13 @@ def pytest_configure(config: pytest.Config) -> None:
     options = _options(config)
     if options.update and not options.enabled:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
-    config.stash[session_key] = OptcheckSession(options, config.rootpath)
+    config.stash[session_key] = OptcheckSession(options, project_root(config))
     if options.enabled:
         _choose_backend(config)
         # Before anything imports TensorFlow (a project's optimizer module may): it reads
         # this once, at import, and otherwise prints CUDA and CPU-feature notices.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        importable_from(config.rootpath)
+        importable_from(project_root(config))
         _warn_outside_declared_range()
     if options.enabled and options.profile:
         _check_profile(config, options.profile)

@@ -32,7 +32,7 @@ from pytest_optcheck.baselines.records import (
 )
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.environment import differences as environment_differences
-from pytest_optcheck.environment import environment
+from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge import evidence
 from pytest_optcheck.judge.claims import Verdict, check_readable, judge_on_demand
@@ -312,8 +312,20 @@ class OptcheckSession:
                 "with them; refresh on this machine with --optcheck-update-all to compare bit for bit."))
 
     def refresh_command(self, nodeid: str) -> str:
-        profile = f" --optcheck-profile {self.options.profile}" if self.options.profile else ""
-        return f'pytest --optcheck{profile} --optcheck-update "{nodeid}"'
+        """The command that rewrites this item's baseline, with every option that decides what it
+        trains and where it writes: run as printed, it trains what this session trained."""
+        import shlex
+
+        words = ["pytest", "--optcheck"]
+        if self.options.profile:
+            words += ["--optcheck-profile", self.options.profile]
+        # Always named: a suite's or ini file's backend could otherwise differ from this session's.
+        words += ["--optcheck-backend", keras_backend()]
+        if self.options.data_dir:
+            words += ["--optcheck-data-dir", str(self.options.data_dir)]
+        if self.options.baselines != Path(DEFAULT_BASELINES):
+            words += ["--optcheck-baselines", str(self.options.baselines)]
+        return " ".join(shlex.quote(w) for w in words) + f' --optcheck-update "{nodeid}"'
 
     # Results from workers ---------------------------------------------------
 
@@ -400,6 +412,9 @@ def read_quietly(load, path: Path):
         return None
 
 
+# The baseline folder unless --optcheck-baselines or the ini key says otherwise.
+DEFAULT_BASELINES = "baselines"
+
 SKIP_REASON = "optcheck items train models: pass --optcheck to run them"
 
 # The markers every generated item carries (`pytest -m optcheck_claim` runs the claims alone).
@@ -421,7 +436,17 @@ def optcheck_session(config: pytest.Config) -> OptcheckSession | None:
 
 def suite_locations(config: pytest.Config) -> list[Path]:
     configured = config.getini("optcheck_suites")
-    return [Path(p).resolve() for p in configured] or [config.rootpath / "suites"]
+    return [Path(p).resolve() for p in configured] or [project_root(config) / "suites"]
+
+
+def project_root(config: pytest.Config) -> Path:
+    """The folder the default suites/ and baselines/ are in: the ini file's, else where pytest started.
+
+    Not pytest's rootdir alone: without an ini file that is the common folder of the
+    arguments (suites/ itself for `pytest suites/x.toml::curve[sgd]`), so a printed refresh
+    command would look for suites and write baselines in another place than the run that printed it.
+    """
+    return config.rootpath if config.inipath is not None else config.invocation_params.dir
 
 
 def suite_files(config: pytest.Config) -> list[Path]:
