@@ -34,6 +34,7 @@ from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.spec.suite import Profile, Suite, Tolerance, default_tolerances
 
 CLAIMS_FILE = "claims.json"
+SELECTION_FILE = "selection.json"  # a tuned profile's learning rates (baselines/selection.py)
 
 
 def profile_dir(root: Path, suite: Suite, profile: Profile) -> Path:
@@ -298,6 +299,6 @@ def unused_baselines(root: Path, suites: Iterable[Suite]) -> list[str]:
                         continue
                     ids = {c.id for c in suite.claims}
                     unused += [f"{path} claim {cid!r}" for cid in (stored.claims if stored else {}) if cid not in ids]
-                elif path.stem not in suite.optimizers:
+                elif path.name != SELECTION_FILE and path.stem not in suite.optimizers:
                     unused.append(str(path))
     return unused

@@ -11,6 +11,7 @@ below, `inconclusive` when the seeds cannot tell yet.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge import evidence
+from pytest_optcheck.judge.outcome import INCONCLUSIVE
 from pytest_optcheck.spec.claims import ClaimSpec, History, lower_is_better
 
 
@@ -32,6 +34,9 @@ class Verdict:
     evidence: evidence.Evidence
     notes: list[str] = field(default_factory=list)
     budget: int | None = None  # the most seeds the claim could take (seeds on demand); None: not known
+    # Why the claim is undecided whatever its seeds say (a tuned point on its grid's edge), and what they said.
+    undecided_by: tuple[str, ...] = ()
+    seeds_said: str = ""
 
     @property
     def seeds_holding(self) -> int:
@@ -83,7 +88,10 @@ def describe(verdict: Verdict, metric: str) -> str:
     """One line: the verdict, its evidence, and the margins."""
     e = verdict.evidence
     share = f"P(holds on a seed) = {e.holding}/{e.seeds}, {e.level:.0%} interval [{e.low:.2f}, {e.high:.2f}]"
-    if verdict.verdict == "holds":
+    if verdict.undecided_by:
+        text = (f"inconclusive: {'; '.join(verdict.undecided_by)}; at these rates the seeds say it "
+                f"{verdict.seeds_said}: {share}")
+    elif verdict.verdict == "holds":
         text = f"holds: {share}, above {e.threshold:g}"
     elif verdict.verdict == "fails":
         text = f"fails: {share}, below {e.threshold:g}"
@@ -135,6 +143,15 @@ def seed_margin(claim: ClaimSpec, histories: Mapping[str, History], epochs: int)
 
     margin = min(score(b) - score(w) for b in claim.better for w in claim.worse)
     return margin + claim.within if claim.kind == "close" else margin - claim.by
+
+
+def undecided_because(verdict: Verdict, reasons: Sequence[str]) -> Verdict:
+    """The verdict made inconclusive for `reasons` (none: unchanged), keeping what its seeds said."""
+    if not reasons:
+        return verdict
+    return dataclasses.replace(verdict, verdict=INCONCLUSIVE, undecided_by=tuple(reasons),
+                               seeds_said=verdict.verdict,
+                               notes=[*verdict.notes, *(f"undecided: {reason}" for reason in reasons)])
 
 
 def check_readable(claim: ClaimSpec, epochs: int, profile: str | None = None) -> None:

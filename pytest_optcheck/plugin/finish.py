@@ -4,35 +4,56 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from pathlib import Path
 
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.compare import check_curves
 from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.plugin.outcomes import FAILING, ItemOutcome, OutcomeRecorder
 from pytest_optcheck.plugin.session import OptcheckSession, read_quietly
-from pytest_optcheck.render.report import ReportInput, plural, render_markdown, render_terminal
-from pytest_optcheck.spec.suite import Suite
+from pytest_optcheck.render.report import (
+    DASH,
+    ItemRow,
+    ReportInput,
+    item_counts,
+    plural,
+    render_markdown,
+    render_terminal,
+)
+from pytest_optcheck.spec.suite import Profile, Suite
+
+FULL_HINT = "the report's tables: pytest -v, or --optcheck-summary=full"
+SHORT_WIDTH = 160  # a failing item's line in the short summary; the report and the failure say it all
+# How a curve item's status reads in the report; the others read as they are.
+CURVE_WORDS = {"changed": "CHANGED", "outside tolerance": "OUTSIDE TOLERANCE", "missing": "no baseline",
+               "updated": "baseline rewritten"}
 
 
-def finish(state: OptcheckSession, suites: list[Suite]) -> bool:
-    """Write pending baselines, the report and plots; fill `state.summary`. False if a write failed."""
+def finish(state: OptcheckSession, suites: list[Suite], *, outcomes: OutcomeRecorder | None = None,
+           full: bool = True, broken: list[Path] = ()) -> bool:
+    """Write pending baselines, the report and plots; fill `state.summary`. False if a write failed.
+
+    `outcomes`: what pytest reported for each item; `full`: the report's tables on the terminal
+    too (-v); `broken`: the suite files that did not load (each is a collection error already).
+    """
     ok = True
     state.warn_environment()
-    inputs = report_inputs(state, suites)  # read the stored baselines before they are rewritten
+    inputs = report_inputs(state, suites, outcomes)  # read the stored baselines before they are rewritten
     try:
         state.write_updates()
     except OptcheckError as exc:
         state.changes.append(f"ERROR: {exc}")
         ok = False
-    lines = status_lines(state) + claim_lines(state)
-    for inp in inputs:
-        lines += ["", *render_terminal(inp).splitlines()]
+    rows = [row for inp in inputs for row in inp.items]
+    lines = item_lines(inputs) + status_lines(state, rows) + claim_lines(state) + state.tuning.summary_lines()
+    if full:
+        for inp in inputs:
+            lines += ["", *render_terminal(inp).splitlines()]
     if state.changes:
         lines += ["", "baselines written:", *(f"  {change}" for change in state.changes)]
-    unused = baselines.unused_baselines(state.baseline_root(), suites)
-    if unused:
-        lines += ["", "unused baselines (their optimizer, claim or profile is gone from the suite):"]
-        lines += [f"  {path}" for path in unused]
+    lines += unused_lines(state, suites, broken)
     if state.options.report and inputs:
         try:
             atomic.write_text(state.options.report, "\n\n".join(render_markdown(inp) for inp in inputs))
@@ -42,17 +63,64 @@ def finish(state: OptcheckSession, suites: list[Suite]) -> bool:
             ok = False
     if state.options.plots and inputs:
         lines += plot_lines(state, inputs)
+    if inputs and not full:
+        lines.append(FULL_HINT)
     state.summary = lines
     return ok
 
 
-def status_lines(state: OptcheckSession) -> list[str]:
-    if not state.curve_status:
+def item_lines(inputs: list[ReportInput]) -> list[str]:
+    """The items counted, then each one that failed with its verdict and why: the short summary's core."""
+    rows = [row for inp in inputs for row in inp.items]
+    if not rows:
+        return []
+    lines = [f"items: {item_counts(rows)}"]
+    for inp in inputs:
+        where = f"{inp.suite_name}/{inp.profile_name} " if len(inputs) > 1 else ""
+        for row in inp.items:
+            if row.outcome in FAILING:
+                lines.append(f"  {row.outcome.upper()} {where}{row.item}: {_shortened(_said(row))}")
+    return lines
+
+
+def _said(row: ItemRow) -> str:
+    """"CHANGED: loss shift +8.7", or the failure alone where it already names the verdict."""
+    if row.verdict == DASH or row.detail.startswith(row.verdict):
+        return row.detail or row.verdict
+    return f"{row.verdict}: {row.detail}" if row.detail else row.verdict
+
+
+def _shortened(text: str, width: int = SHORT_WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
+
+
+def unused_lines(state: OptcheckSession, suites: list[Suite], broken: list[Path]) -> list[str]:
+    if broken:  # its baselines would look unused: the suite that names them is not known
+        named = ", ".join(str(_relative(path)) for path in broken)
+        return ["", f"{named} did not load (the error is above): unused baselines were not looked for"]
+    unused = baselines.unused_baselines(state.baseline_root(), suites)
+    if not unused:
+        return []
+    return ["", "unused baselines (their optimizer, claim or profile is gone from the suite):",
+            *(f"  {path}" for path in unused)]
+
+
+def status_lines(state: OptcheckSession, rows: list[ItemRow] = ()) -> list[str]:
+    """The curve statuses counted, with the curve items that failed before comparing anything.
+
+    "Every curve is bit-identical" only when no item of the session failed or errored.
+    """
+    uncompared = [row.item for row in rows if row.item.startswith("curve[") and row.verdict == DASH
+                  and row.outcome in FAILING]
+    if not state.curve_status and not uncompared:
         return []
     counts = Counter(state.curve_status.values())
-    lines = ["curves: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))]
+    parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+    parts += [f"{len(uncompared)} not compared (failed first: {', '.join(uncompared)})"] if uncompared else []
+    lines = ["curves: " + ", ".join(parts)]
     identical = sorted(key.rsplit("/", 1)[1] for key, status in state.curve_status.items() if status == "identical")
-    if identical and len(identical) == len(state.curve_status):
+    failing = any(row.outcome in FAILING for row in rows)
+    if identical and len(identical) == len(state.curve_status) and not failing and not uncompared:
         lines.append("  every curve is bit-identical to its baseline (same seeds, data and versions)")
     elif identical:
         lines.append("  bit-identical to the baseline: " + ", ".join(identical))
@@ -78,8 +146,9 @@ def claim_lines(state: OptcheckSession) -> list[str]:
     return lines
 
 
-def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInput]:
-    """One report per suite that measured something, compared with the stored baselines."""
+def report_inputs(state: OptcheckSession, suites: list[Suite],
+                  outcomes: OutcomeRecorder | None = None) -> list[ReportInput]:
+    """One report per suite that measured something or ran an item, compared with the stored baselines."""
     generated = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     inputs = []
     for suite in suites:
@@ -87,12 +156,14 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
         prefix = f"{suite.name}/{profile.name}/"
         measured = {k[len(prefix):]: v for k, v in state.measured.items() if k.startswith(prefix)}
         judged = {k[len(prefix):]: v for k, v in state.claim_records.items() if k.startswith(prefix)}
-        if not measured and not judged:
+        ran = [] if outcomes is None else outcomes.for_suite(suite.path)
+        if not measured and not judged and not ran:
             continue
         root = state.baseline_root()
         stored = {name: read_quietly(state.stored_optimizer, baselines.optimizer_path(root, suite, profile, name))
                   for name in measured}
         stored_claims = read_quietly(state.stored_claims, baselines.claims_path(root, suite, profile))
+        baseline_optimizers = {name: record for name, record in stored.items() if record is not None}
         inputs.append(ReportInput(
             suite=suite,
             suite_name=suite.name,
@@ -100,13 +171,39 @@ def report_inputs(state: OptcheckSession, suites: list[Suite]) -> list[ReportInp
             seeds=list(profile.seeds),
             optimizers=measured,
             claims={claim_id: j.record for claim_id, j in judged.items()},
-            baseline_optimizers={name: record for name, record in stored.items() if record is not None},
+            baseline_optimizers=baseline_optimizers,
             baseline_claims=stored_claims.claims if stored_claims else {},
             judged=judged,
             generated=generated,
             backend=keras_backend(),
+            items=item_rows(state, suite, profile, ran, baseline_optimizers),
         ))
     return inputs
+
+
+def item_rows(state: OptcheckSession, suite: Suite, profile: Profile, ran: list[ItemOutcome],
+              stored: dict) -> list[ItemRow]:
+    """Each item that ran, in the suite's order: curves, claims, epoch times."""
+    prefix = f"{suite.name}/{profile.name}/"
+    order = {f"curve[{name}]": i for i, name in enumerate(suite.optimizers)}
+    order |= {f"claim[{claim.id}]": len(order) + i for i, claim in enumerate(suite.claims)}
+    rows = []
+    for item in sorted(ran, key=lambda item: order.get(item.name, len(order))):
+        kind, _, rest = item.name.partition("[")
+        name = rest.removesuffix("]")
+        verdict, detail = DASH, ""
+        if kind == "curve" and prefix + name in state.curve_status:
+            status = state.curve_status[prefix + name]
+            verdict = CURVE_WORDS.get(status, status)
+            if status in ("changed", "outside tolerance") and name in stored:
+                detail = ", ".join(check_curves(stored[name], state.measured[prefix + name], suite.optimizer(name)).moved)
+        elif kind == "claim" and prefix + name in state.claim_records:
+            judged = state.claim_records[prefix + name]
+            verdict = f"{judged.record.verdict} (expected {judged.expect})"
+        if not detail and item.outcome != "passed":
+            detail = item.message.removeprefix(f"{item.name}: ")
+        rows.append(ItemRow(item.name, item.outcome, verdict, detail))
+    return rows
 
 
 def plot_lines(state: OptcheckSession, inputs: list[ReportInput]) -> list[str]:
@@ -124,3 +221,9 @@ def _plot_dir(state: OptcheckSession, inp: ReportInput, inputs: list[ReportInput
     return state.options.plots if len(inputs) == 1 else state.options.plots / inp.suite_name
 
 
+def _relative(path: Path) -> Path:
+    """The path as typed from the current folder, where it is inside it."""
+    try:
+        return Path(path).relative_to(Path.cwd())
+    except ValueError:
+        return Path(path)

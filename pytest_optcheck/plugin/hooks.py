@@ -35,8 +35,13 @@ from pytest_optcheck.plugin.session import (
     suite_files,
     suite_locations,
 )
+from pytest_optcheck.plugin.outcomes import OutcomeRecorder
 from pytest_optcheck.runs.cache import CACHE_NAME, RUNS
 from pytest_optcheck.spec.suite import importable_from
+
+
+SUMMARY_MODES = ("short", "full")
+OUTCOMES = "optcheck-outcomes"  # the name the outcome recorder is registered under
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write a markdown summary of the runs, claims and baselines (ini: optcheck_report)")
     group.addoption("--optcheck-plots", metavar="DIR",
                     help="write PNG learning curves, one per claim and one of all optimizers (ini: optcheck_plots)")
+    group.addoption("--optcheck-summary", choices=SUMMARY_MODES,
+                    help="what the session's end prints: short (items that failed, counts, where the report went; "
+                         "the default) or full (the report's tables too; so does -v) (ini: optcheck_summary)")
     parser.addini("optcheck_suites", type="paths", default=[],
                   help="files or folders holding suite files (default: suites)")
     parser.addini("optcheck_profile", default="", help="default profile for --optcheck")
@@ -79,6 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
     parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
     parser.addini("optcheck_runs_at_once", default="", help="runs trained side by side (like --optcheck-runs-at-once)")
+    parser.addini("optcheck_summary", default="", help="short or full (like --optcheck-summary)")
 
 
 def _options(config: pytest.Config) -> Options:
@@ -111,6 +120,14 @@ def _runs_at_once(config: pytest.Config) -> int | None:
     return int(value)
 
 
+def _full_summary(config: pytest.Config) -> bool:
+    """--optcheck-summary, else the ini key, else pytest's verbosity: the tables with -v. A bad ini value is a usage error."""
+    mode = config.getoption("optcheck_summary") or config.getini("optcheck_summary").strip()
+    if mode and mode not in SUMMARY_MODES:
+        raise pytest.UsageError(f"optcheck_summary = {mode!r} (ini): give one of: {', '.join(SUMMARY_MODES)}")
+    return mode == "full" if mode else config.get_verbosity() > 0
+
+
 def _path_option(config: pytest.Config, name: str) -> Path | None:
     value = config.getoption(name) or config.getini(name)
     return Path(value) if value else None
@@ -130,6 +147,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
     config.stash[session_key] = OptcheckSession(options, project_root(config))
     if options.enabled:
+        _full_summary(config)  # a bad ini value stops the session now, not after training
+        # Every item's outcome, for the summary and the report (pytest-xdist's controller gets them all).
+        config.pluginmanager.register(OutcomeRecorder(config.rootpath), OUTCOMES)
         _choose_backend(config)
         # Before anything imports TensorFlow (a project's optimizer module may): it reads
         # this once, at import, and otherwise prints CUDA and CPU-feature notices.
@@ -168,7 +188,7 @@ def _choose_backend(config: pytest.Config) -> None:
 def _declared_backends(config: pytest.Config) -> dict[Path, str]:
     """The `backend` of each suite this session may collect (those under its arguments) that declares one."""
     state = config.stash[session_key]
-    given = [Path(arg.split("::", 1)[0]).resolve() for arg in config.args]
+    given = _given_paths(config)
     declared = {}
     for path in suite_files(config):
         if given and not any(path == g or g in path.parents for g in given):
@@ -180,6 +200,11 @@ def _declared_backends(config: pytest.Config) -> dict[Path, str]:
         if backend is not None:
             declared[path] = backend
     return declared
+
+
+def _given_paths(config: pytest.Config) -> list[Path]:
+    """The files and folders named on the command line (none: everything collected)."""
+    return [Path(arg.split("::", 1)[0]).resolve() for arg in config.args]
 
 
 def _warn_outside_declared_range() -> None:
@@ -196,7 +221,12 @@ def _warn_outside_declared_range() -> None:
 
 
 def _check_profile(config: pytest.Config, profile: str) -> None:
+    """Every suite the session runs (those under its arguments) must have the profile."""
+    given = _given_paths(config)
     for suite in _loadable_suites(config):
+        path = Path(suite.path).resolve()
+        if given and not any(path == g or g in path.parents for g in given):
+            continue
         if profile not in suite.profiles:
             raise pytest.UsageError(
                 f"--optcheck-profile {profile}: {suite.path} has no such profile; "
@@ -298,7 +328,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     from pytest_optcheck.plugin.finish import finish
 
-    if not finish(state, _loadable_suites(session.config)):
+    config = session.config
+    if not finish(state, _loadable_suites(config), outcomes=config.pluginmanager.get_plugin(OUTCOMES),
+                  full=_full_summary(config), broken=_broken_suites(config)):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -351,3 +383,15 @@ def _loadable_suites(config: pytest.Config) -> list:
         except OptcheckError:
             pass
     return suites
+
+
+def _broken_suites(config: pytest.Config) -> list[Path]:
+    """The suite files that do not load (each is already a collection error)."""
+    state = config.stash[session_key]
+    broken = []
+    for path in suite_files(config):
+        try:
+            state.suite(path)
+        except OptcheckError:
+            broken.append(path)
+    return broken

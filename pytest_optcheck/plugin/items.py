@@ -130,14 +130,20 @@ class CurveItem(OptcheckItem):
         profile = self.session_state.profile(self.suite)
         self.session_state.curve_status[f"{self.suite.name}/{profile.name}/{self.optimizer}"] = status
 
+    @property
+    def trained(self) -> Suite:
+        """The suite as this item trains it: on a tuned profile, the optimizer at the stored selection's rate."""
+        return self.session_state.curve_suite(self.suite)
+
     def check(self) -> None:
         state = self.session_state
-        profile = state.profile(self.suite)
-        path = baselines.optimizer_path(state.baseline_root(), self.suite, profile, self.optimizer)
-        runs = state.runs(self.suite, self.optimizer)
-        measured = baselines.optimizer_baseline(self.suite, profile, self.optimizer, runs,
-                                                data=state.runner.data_identity(self.suite))
-        state.record_measured(self.suite, profile, self.optimizer, measured)
+        suite = self.trained
+        profile = state.profile(suite)
+        path = baselines.optimizer_path(state.baseline_root(), suite, profile, self.optimizer)
+        runs = state.runs(suite, self.optimizer)
+        measured = baselines.optimizer_baseline(suite, profile, self.optimizer, runs,
+                                                data=state.runner.data_identity(suite))
+        state.record_measured(suite, profile, self.optimizer, measured)
         diverged = {seed: run.diverged_at for seed, run in runs.items() if run.diverged}
 
         try:
@@ -182,10 +188,11 @@ class CurveItem(OptcheckItem):
                 state.updates.append(BaselineWrite(str(path), kept))
                 self.status("identical")
                 return
-        envelope = None if self.spec.explicit_tolerances else state.envelope(self.suite, self.optimizer)
-        content = baselines.optimizer_baseline(self.suite, state.profile(self.suite), self.optimizer,
-                                               state.runs(self.suite, self.optimizer), envelope,
-                                               data=state.runner.data_identity(self.suite))
+        suite = self.trained
+        envelope = None if self.spec.explicit_tolerances else state.envelope(suite, self.optimizer)
+        content = baselines.optimizer_baseline(suite, state.profile(suite), self.optimizer,
+                                               state.runs(suite, self.optimizer), envelope,
+                                               data=state.runner.data_identity(suite))
         state.updates.append(BaselineWrite(str(path), content))
         self.status("updated")
 
@@ -197,7 +204,7 @@ class CurveItem(OptcheckItem):
                  measured: records.OptimizerBaseline) -> str | None:
         """Why the curves fail against the baseline, or None if they pass."""
         state = self.session_state
-        spec = self.spec
+        spec = self.trained.optimizer(self.optimizer)  # its label names a tuned rate
         refresh = state.refresh_command(self.nodeid)
         if recorded is None:
             self.status("missing")
@@ -249,16 +256,17 @@ class ClaimItem(OptcheckItem):
 
     def check(self) -> None:
         state = self.session_state
-        profile = state.profile(self.suite)
-        path = baselines.claims_path(state.baseline_root(), self.suite, profile)
-        expected = self.suite.expectation(self.claim, profile, keras_backend())
-        verdict = state.verdict(self.suite, self.claim)
-        record = baselines.claim_record(self.suite, self.claim, profile, verdict)
+        suite = state.judged_suite(self.suite)  # on a tuned profile, each optimizer at its chosen rate
+        profile = state.profile(suite)
+        path = baselines.claims_path(state.baseline_root(), suite, profile)
+        expected = suite.expectation(self.claim, profile, keras_backend())
+        verdict = state.verdict(suite, self.claim)
+        record = baselines.claim_record(suite, self.claim, profile, verdict)
         outcome = claim_outcome(expected.expectation, verdict.verdict)
         key = f"{self.suite.name}/{profile.name}/{self.claim.id}"
         state.claim_records[key] = JudgedClaim(record, expected.value, expected.because, outcome.value)
         for name in self.claim.optimizers:  # the report shows the optimizers a claim compares
-            state.record_measured(self.suite, profile, name)
+            state.record_measured(suite, profile, name)
         summary = describe(verdict, self.claim.metric)
         try:
             recorded = self._recorded(path)
@@ -273,7 +281,7 @@ class ClaimItem(OptcheckItem):
         update = state.options.update
         rewritten = update is UpdateMode.ALL or (update is not None and (damaged or change is not None))
         if rewritten:
-            header = baselines.claims_header(self.suite, profile, environment())
+            header = baselines.claims_header(suite, profile, environment())
             state.updates.append(BaselineWrite(str(path), record, header, self.claim.id))
         elif damaged:
             raise AssertionError(damaged)
@@ -298,6 +306,12 @@ class ClaimItem(OptcheckItem):
             if outcome is Outcome.XFAILED:
                 raise ClaimUndecided(reason)
             return
+        if verdict.undecided_by:
+            raise AssertionError(
+                f"{self.name}: undecided on tuned profile {profile.name!r} (expected: {expected.value}): a tuned "
+                f"point it reads is not settled\n  now: {summary}{said}{note}\nWays out: widen that optimizer's "
+                f"grid, or say the claim is undecided here: expect = {{ {profile.name} = \"undecided\" }} with "
+                f"because = \"...\" in its [[claims]] entry.")
         if verdict.verdict == INCONCLUSIVE:
             raise AssertionError(
                 f"{self.name}: undecided after {len(verdict.margins)} seeds, the budget of profile "

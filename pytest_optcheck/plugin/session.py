@@ -19,6 +19,7 @@ import pytest
 
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.selection import SelectionBaseline, load_selection_baseline, parse_selection_baseline
 from pytest_optcheck.baselines.records import (
     ClaimRecord,
     ClaimsBaseline,
@@ -35,8 +36,11 @@ from pytest_optcheck.environment import differences as environment_differences
 from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge import evidence
-from pytest_optcheck.judge.claims import Verdict, check_readable, judge_on_demand
+from pytest_optcheck.judge.claims import Verdict, check_readable, judge_on_demand, undecided_because
+from pytest_optcheck.judge.selection import moved
+from pytest_optcheck.spec.tuning import multiplier_text
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
+from pytest_optcheck.plugin.tuning import Tuning
 from pytest_optcheck.runs.progress import Progress
 from pytest_optcheck.runs.runner import Runner, Wanted
 from pytest_optcheck.spec.claims import ClaimSpec
@@ -82,7 +86,7 @@ class BaselineWrite:
     """A baseline write, done on the controller at the end of the session."""
 
     path: str
-    content: OptimizerBaseline | ClaimRecord  # the whole optimizer file, or one claim's record
+    content: OptimizerBaseline | ClaimRecord | SelectionBaseline  # a whole file, or one claim's record
     header: ClaimsBaseline | None = None  # for a claim: claims.json besides its records
     claim_id: str = ""
 
@@ -94,6 +98,8 @@ class BaselineWrite:
     def from_json(cls, data: dict[str, Any]) -> BaselineWrite:
         """A write a worker queued, read on the controller."""
         path, header = data["path"], data["header"]
+        if data["content"].get("kind") == "selection":
+            return cls(path, parse_selection_baseline(None, data["content"], where=path))
         if header is None:
             return cls(path, parse_optimizer_baseline(None, data["content"], where=path))
         return cls(path, parse_claim_record(data["content"], path), parse_claims_baseline(None, header, where=path),
@@ -124,6 +130,8 @@ class OptcheckSession:
         self.setup_failures: dict[str, str] = {}
         # The runs the selected items will ask for first, per suite file, until they are trained together.
         self._planned: dict[Path, tuple[Suite, list[Wanted]]] = {}
+        self.tuning = Tuning(self.runner, self.profile, self.baseline_root, options.update is not None)
+        self._selection_queued: set[Path] = set()
 
     # Suites, profiles and runs ---------------------------------------------
 
@@ -160,6 +168,8 @@ class OptcheckSession:
         try:
             for (path, name), suite in needs.runs.items():
                 profile = self.profile(suite)
+                if profile.tune is not None:
+                    continue  # the rates are known once the selection has trained: runs train as asked
                 stored = baselines.optimizer_path(self.baseline_root(), suite, profile, name)
                 measures_noise = (self.options.update is not None and (path, name) in needs.noise
                                   and not self._has_envelope(stored))
@@ -169,6 +179,8 @@ class OptcheckSession:
                 return  # one at a time, a claim's seeds train as it asks for them, and are counted then
             for suite, claim in needs.claims:
                 profile = self.profile(suite)
+                if profile.tune is not None:
+                    continue
                 try:
                     check_readable(claim, profile.epochs, profile.name)
                 except OptcheckError:
@@ -213,6 +225,24 @@ class OptcheckSession:
         except Exception:  # noqa: BLE001 - the runner keeps it: the item that asks for that run reports it
             pass
 
+    def judged_suite(self, suite: Suite) -> Suite:
+        """The suite as claims judge it: on a tuned profile, each optimizer at its chosen learning rate."""
+        self._queue_selection(suite)
+        return self.tuning.judged_suite(suite)
+
+    def curve_suite(self, suite: Suite) -> Suite:
+        """The suite as curves are checked: on a tuned profile, at the stored selection's rates."""
+        self._queue_selection(suite)
+        return self.tuning.curve_suite(suite)
+
+    def _queue_selection(self, suite: Suite) -> None:
+        """Under an update flag, selection.json is rewritten with this session's selection (once per suite)."""
+        key = Path(suite.path).resolve()
+        if self.options.update is None or not self.tuning.tuned(suite) or key in self._selection_queued:
+            return
+        self._selection_queued.add(key)
+        self.updates.append(BaselineWrite(str(self.tuning.selected(suite).path), self.tuning.record(suite)))
+
     def envelope(self, suite: Suite, optimizer: str) -> NoiseEnvelope:
         """The optimizer's noise envelope on the session's profile: trains the nudged reruns (or takes them cached)."""
         profile = self.profile(suite)
@@ -243,9 +273,11 @@ class OptcheckSession:
             check_readable(claim, profile.epochs, profile.name)  # before its runs train
             self._train_planned(suite)
             together(profile.seeds)
-            self._verdicts[memo] = judge_on_demand(
+            verdict = judge_on_demand(
                 claim, lambda name, seed: self.runner.run(suite, name, seed, profile), profile.seeds,
                 profile.seed_pool(), profile.seed_group, profile.epochs, adding)
+            # A best point on a grid's edge: the optimizer may do better beyond it, so the claim waits.
+            self._verdicts[memo] = undecided_because(verdict, self.tuning.problems(suite, claim.optimizers))
         return self._verdicts[memo]
 
     def record_measured(self, suite: Suite, profile: Profile, optimizer: str,
@@ -359,7 +391,9 @@ class OptcheckSession:
         claim_files: dict[str, tuple[ClaimsBaseline, dict[str, ClaimRecord]]] = {}
         for update in sorted(self.updates, key=lambda u: (u.path, u.claim_id)):
             path = Path(update.path)
-            if isinstance(update.content, OptimizerBaseline):
+            if isinstance(update.content, SelectionBaseline):
+                self._write_selection(path, update.content)
+            elif isinstance(update.content, OptimizerBaseline):
                 old = read_quietly(load_optimizer_baseline, path)
                 if old is not None and old.same_content(update.content):
                     self.changes.append(f"{path}: unchanged (curves and noise envelope bit-identical), not rewritten")
@@ -375,6 +409,21 @@ class OptcheckSession:
             # checkout each merge into it, so the read-merge-write is done under a lock.
             with atomic.exclusive_lock(_lock_path(Path(name))):
                 self._merge_claims(Path(name), header, records)
+
+    def _write_selection(self, path: Path, content: SelectionBaseline) -> None:
+        old = read_quietly(load_selection_baseline, path)
+        if old is not None and old.same_content(content):
+            self.changes.append(f"{path}: unchanged (every grid point bit-identical), not rewritten")
+            return
+        atomic.write_text(path, baselines.dumps(content.to_json()))
+        if old is None:
+            chosen = ", ".join(f"{name} {multiplier_text(s.chosen)}" if s.chosen is not None else f"{name} none"
+                               for name, s in content.selections.items())
+            self.changes.append(f"{path}: new selection: {chosen}")
+            return
+        moves = [found.describe() for name, selection in content.selections.items() if name in old.selections
+                 for found in [moved(old.chosen(name), selection)] if found is not None]
+        self.changes.append(f"{path}: " + ("; ".join(moves) if moves else "grid values changed, no chosen point moved"))
 
     def _merge_claims(self, path: Path, header: ClaimsBaseline, records: dict[str, ClaimRecord]) -> None:
         old = read_quietly(load_claims_baseline, path)

@@ -67,6 +67,17 @@ class ReportInput:
     generated: str = ""
     machine: str = ""
     backend: str = "tensorflow"  # what the runs trained on: a claim's expectation may depend on it
+    items: list[ItemRow] = field(default_factory=list)  # a session's item outcomes; none for a stored folder
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One pytest item of the session and what it came to."""
+
+    item: str  # "curve[adam]"
+    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
+    verdict: str = DASH  # a curve's comparison (identical, within noise, CHANGED...), a claim's verdict
+    detail: str = ""  # the metrics that moved, or why it failed or skipped
 
 
 # Document model --------------------------------------------------------------
@@ -573,10 +584,35 @@ def _loss_text(value: float | None) -> str:
     return DASH if value is None else f"{value:.4f}"
 
 
+ITEM_ORDER = ("error", "failed", "xpassed", "xfailed", "skipped", "passed")  # failures first
+ITEM_WIDTHS = {2: 24, 3: 60}  # the terminal wraps long reasons
+
+
+def item_counts(rows: Sequence[ItemRow]) -> str:
+    """"1 failed, 4 passed": how many items came to each outcome, failures first."""
+    counts = {outcome: sum(row.outcome == outcome for row in rows) for outcome in ITEM_ORDER}
+    return ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "none ran"
+
+
+def items_section(inp: ReportInput) -> Section:
+    """Every item's outcome, failures first: what a reviewer of the report must see before the tables."""
+    rank = {outcome: i for i, outcome in enumerate(ITEM_ORDER)}
+    rows = sorted(inp.items, key=lambda row: rank.get(row.outcome, len(rank)))  # stable: the suite's order
+    table = Table(["item", "outcome", "verdict", "detail"],
+                  [[row.item, row.outcome.upper() if row.outcome in ITEM_ORDER[:3] else row.outcome, row.verdict,
+                    row.detail] for row in rows], wrap=ITEM_WIDTHS)
+    notes = ["Verdict: for a curve, how this run's curves compare with its baseline: identical (bit for bit), "
+             "within noise, or CHANGED with the metrics that moved, in units of the noise measured with the "
+             "baseline; for a claim, its verdict on this run's seeds and what the suite expected."]
+    return Section("Items", facts=[("Outcomes", item_counts(rows))], table=table, notes=notes)
+
+
 def report_sections(inp: ReportInput) -> list[Section]:
+    items = [items_section(inp)] if inp.items else []
     if not inp.optimizers:
-        return [header_section(inp), Section("Optimizers", notes=["No optimizer results."]), claims_section(inp)]
-    return [header_section(inp), optimizers_section(inp), comparison_section(inp), claims_section(inp),
+        return [header_section(inp), *items, Section("Optimizers", notes=["No optimizer results."]),
+                claims_section(inp)]
+    return [header_section(inp), *items, optimizers_section(inp), comparison_section(inp), claims_section(inp),
             qualitative_section(inp)]
 
 
@@ -611,6 +647,8 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
     for file in files:
         if file.name == baselines.CLAIMS_FILE:
             claims_file = load_claims_baseline(file)
+        elif file.name == baselines.SELECTION_FILE:
+            continue  # a tuned profile's learning-rate selection: see render/tuning.py
         else:
             optimizers[file.stem] = load_optimizer_baseline(file)
     first = claims_file or next(iter(optimizers.values()))

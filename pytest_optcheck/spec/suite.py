@@ -24,6 +24,14 @@ from pytest_optcheck.spec.expectations import (
     parse_profile_expectation,
     resolve,
 )
+from pytest_optcheck.spec.tuning import (
+    Tune,
+    at_multipliers,
+    check_tunable,
+    seed_list_problem,
+    parse_optimizer_tune,
+    parse_profile_tune,
+)
 from pytest_optcheck.values import kind_problem
 
 # The data sources the harness ships (engine/sources.py loads them); others are 'package.module:function'.
@@ -111,6 +119,8 @@ class OptimizerSpec:
     explicit_tolerances: bool = False
     published: dict[str, float] = field(default_factory=dict)  # the source's own figures
     described: dict[str, str] = field(default_factory=dict)  # the source's words (speed, quality)
+    tuned: bool = True  # on a tuned profile; `tune = false` keeps the optimizer at its own rate
+    grid: tuple[float, ...] | None = None  # its own multipliers; None: the profile's
 
     @property
     def is_custom(self) -> bool:
@@ -132,6 +142,7 @@ class Profile:
     max_seeds: int = 0  # 0: the seeds above and no more
     seed_group: int = 3
     expect: Expected | None = None  # what every claim is expected to do here, unless a claim says
+    tune: Tune | None = None  # a tuned profile: each optimizer judged at its best point of a grid
 
     def seed_pool(self) -> tuple[int, ...]:
         """The seeds in the order claims take them: the profile's own, then the next integers after the last."""
@@ -154,6 +165,16 @@ class Suite:
     claims: tuple[ClaimSpec, ...]
     target_loss: float = 0.5  # the report's "epochs to reach" column
     backend: str | None = None  # the Keras backend the suite asks for; None: the session's
+
+    def tuned_optimizers(self, profile: Profile) -> dict[str, tuple[float, ...]]:
+        """The optimizers a profile tunes, each with its grid of multipliers (none unless the profile tunes)."""
+        if profile.tune is None:
+            return {}
+        return {name: profile.tune.grid_for(spec.grid) for name, spec in self.optimizers.items() if spec.tuned}
+
+    def at_multipliers(self, chosen: dict[str, float]) -> Suite:
+        """The suite with each named optimizer's learning rate multiplied by its chosen point."""
+        return dataclasses.replace(self, optimizers=at_multipliers(self.optimizers, chosen))
 
     def optimizer(self, name: str) -> OptimizerSpec:
         try:
@@ -226,16 +247,6 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be positive"
 
 
-def _int_list(value: list) -> str | None:
-    if not value:
-        return "must not be empty"
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
-        return "must be a list of non-negative integers"
-    if len(set(value)) != len(value):
-        return "has duplicates"
-    return None
-
-
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; every error names the file and the key."""
     path = Path(path)
@@ -262,7 +273,8 @@ def load_suite(path: str | Path) -> Suite:
     explicit = bool(root.table("tolerances").data)
     tolerances = _tolerances(root.table("tolerances"), default_tolerances(training.epoch_metrics))
     optimizers = _optimizers(root.table("optimizers"), tolerances, explicit)
-    profiles = _profiles(root.table("profiles"))
+    profiles = _profiles(root.table("profiles"), training.epoch_metrics)
+    _check_tunable(path, optimizers, profiles)
     if default_profile not in profiles:
         raise head.fail("default_profile", f"no profile {default_profile!r}; define [profiles.{default_profile}]")
     claims = _claims(root, optimizers, training.epoch_metrics, tuple(profiles))
@@ -373,6 +385,7 @@ def _optimizers(t: _Table, tolerances: dict[str, Tolerance], explicit: bool) -> 
     result = {}
     for name in list(t.data):
         o = t.table(name)
+        tuned, grid = parse_optimizer_tune(o)
         published = o.table("published")
         described = o.table("described")
         result[name] = OptimizerSpec(
@@ -384,18 +397,20 @@ def _optimizers(t: _Table, tolerances: dict[str, Tolerance], explicit: bool) -> 
             explicit_tolerances=explicit or bool(o.table("tolerances").data),
             published={k: published.get(k, float) for k in list(published.data)},
             described={k: described.get(k, str) for k in list(described.data)},
+            tuned=tuned,
+            grid=grid,
         )
         o.reject_unknown()
     return result
 
 
-def _profiles(t: _Table) -> dict[str, Profile]:
+def _profiles(t: _Table, metrics: tuple[str, ...]) -> dict[str, Profile]:
     if not t.data:
         raise OptcheckError(f"{t.path}: the suite has no profiles; add at least one [profiles.NAME] table")
     result = {}
     for name in list(t.data):
         p = t.table(name)
-        result[name] = Profile(
+        profile = Profile(
             name=name,
             train_samples=p.get("train_samples", int, None, check=_positive),
             epochs=p.get("epochs", int, check=_positive),
@@ -404,14 +419,25 @@ def _profiles(t: _Table) -> dict[str, Profile]:
             expect=parse_profile_expectation(p),
             **_seeds(p),
         )
+        # The selection seeds are checked against every seed a claim may take here.
+        tune = parse_profile_tune(p, metrics, profile.epochs, profile.seed_pool())
+        result[name] = dataclasses.replace(profile, tune=tune)
         p.reject_unknown()
     return result
+
+
+def _check_tunable(path: Path, optimizers: dict[str, OptimizerSpec], profiles: dict[str, Profile]) -> None:
+    for profile in profiles.values():
+        if profile.tune is not None:
+            for name, spec in optimizers.items():
+                if spec.tuned:
+                    check_tunable(path, name, spec.kwargs, profile.name)
 
 
 def _seeds(p: _Table) -> dict[str, Any]:
     """`seeds = [0, 1, 2]` (these and no more) or `seeds = { first = 3, max = 30, start = 0, group = 3 }`."""
     if not isinstance(p.data.get("seeds"), dict):
-        return {"seeds": tuple(p.get("seeds", list, check=_int_list))}
+        return {"seeds": tuple(p.get("seeds", list, check=seed_list_problem))}
     budget = p.table("seeds")
     start = budget.get("start", int, 0, check=lambda v: None if v >= 0 else "must be zero or more")
     first = budget.get("first", int, check=_positive)
