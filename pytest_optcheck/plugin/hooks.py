@@ -75,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write a markdown summary of the runs, claims and baselines (ini: optcheck_report)")
     group.addoption("--optcheck-plots", metavar="DIR",
                     help="write PNG learning curves, one per claim and one of all optimizers (ini: optcheck_plots)")
-    group.addoption("--optcheck-summary", choices=SUMMARY_MODES,
+    group.addoption("--optcheck-summary", choices=SUMMARY_MODES, metavar="MODE",
                     help="what the session's end prints: short (items that failed, counts, where the report went; "
                          "the default) or full (the report's tables too; so does -v) (ini: optcheck_summary)")
     parser.addini("optcheck_suites", type="paths", default=[],
