@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
@@ -26,7 +27,20 @@ def load_attribute(import_path: str, where: str) -> Any:
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}") from None
+        raise OptcheckError(f"{where}: module {module_name!r} has no attribute {attr!r}"
+                            f"{_nearest(attr, module)}") from None
+
+
+def _nearest(name: str, module: Any) -> str:
+    """"; did you mean 'MyLion'?" from the module's public names, or a list of its public classes."""
+    public = sorted(n for n in vars(module) if not n.startswith("_"))
+    close = difflib.get_close_matches(name, public, n=3, cutoff=0.6)
+    if close:
+        return f"; did you mean {' or '.join(repr(c) for c in close)}?"
+    # Defined there, not imported: the names a suite would point at.
+    own = [n for n in public if getattr(vars(module)[n], "__module__", None) == module.__name__]
+    shown = ", ".join(own[:12]) + (", ..." if len(own) > 12 else "")
+    return f"; it defines: {shown}" if own else ""
 
 
 def find_attribute(import_path: str) -> Any | None:

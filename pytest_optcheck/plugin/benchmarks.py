@@ -9,6 +9,7 @@ fixture, so its options apply as usual (`--benchmark-autosave`,
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ DISABLED_REASON = (
     "epoch time is not measured: pytest-benchmark is disabled in this session "
     "(it turns itself off under pytest-xdist and with --benchmark-disable); run without -n to time epochs"
 )
+UNUSED_FIXTURE = "Benchmark fixture was not used at all"  # pytest-benchmark's warning, matched at its start
 NOT_LOADED_REASON = (
     "epoch time is not measured: the pytest-benchmark plugin is not loaded in this session "
     "(-p no:benchmark); run without -p no:benchmark to time epochs"
@@ -75,11 +77,17 @@ def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer
         # TensorFlow's C++ lines go where the runner sends them, not to the terminal.
         with native_log(None if state is None else state.runner.native_log):
             _measure(benchmark, request, optimizer, suite_path)
+        return
     except OptcheckError as exc:  # a suite or data problem: its message, once, not a traceback
-        if isinstance(exc, SuiteSetupError) and state is not None:
-            state.setup_failures.setdefault(str(suite_path), request.node.nodeid)
-        benchmark.skipped = True  # nothing was timed: no "fixture was not used" warning on top
-        pytest.fail(str(exc), pytrace=False)
+        failure = exc
+    if isinstance(failure, SuiteSetupError) and state is not None:
+        state.setup_failures.setdefault(str(suite_path), request.node.nodeid)
+    # Nothing was timed, and pytest-benchmark would add that its fixture went unused. The
+    # filter lasts as long as this item's own warning filters, which pytest restores after it.
+    warnings.filterwarnings("ignore", message=UNUSED_FIXTURE)
+    # Raised outside the `except` block: inside it, pytest would print the error twice,
+    # joined by "During handling of the above exception, another exception occurred".
+    pytest.fail(str(failure), pytrace=False)
 
 
 def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, suite_path: Path) -> None:
