@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_optcheck import __version__, atomic
+from pytest_optcheck.cli.project import choose_suite, find_project
 from pytest_optcheck.environment import BACKENDS, choose_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.runs.cache import PYTEST_CACHE_RUNS
-
-DEFAULT_SUITE = Path("suites/article.toml")
 
 
 def positive_int(text: str) -> int:
@@ -60,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of every command that trains: which runs, which cache, which data."""
-    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite file (default: %(default)s)")
+    parser.add_argument("--suite", metavar="PATH_OR_NAME",
+                        help="suite file, or the name of one of the project's suites (default: the project's only "
+                             "suite, found as pytest finds them: optcheck_suites in its pytest settings, else suites/)")
     parser.add_argument("--profile", help="profile name (default: the suite's default_profile)")
     parser.add_argument("--optimizer", action="append", help="optimizer name; repeat for several (default: all)")
     parser.add_argument("--cache-dir", type=Path, default=PYTEST_CACHE_RUNS, help="run cache (default: %(default)s)")
@@ -82,8 +83,9 @@ def training_setup(args: argparse.Namespace, command: str):
     from pytest_optcheck.runs.runner import Runner
     from pytest_optcheck.spec.suite import importable_from, load_suite
 
-    importable_from(Path.cwd())  # the project's own optimizer modules, as under pytest
-    suite = load_suite(args.suite)
+    project = find_project()
+    importable_from(project.root)  # the project's own optimizer modules, as under pytest
+    suite = load_suite(choose_suite(project, args.suite))
     if suite.backend and not getattr(args, "backend", None):  # the suite's own choice, unless --backend says
         try:
             choose_backend(suite.backend, f"{suite.path}: suite.backend =")
@@ -105,8 +107,8 @@ def add_sensitivity_command(commands) -> None:
     sense = commands.add_parser(
         "sensitivity", help="mutation testing: which small optimizer changes the checks catch, and false alarms")
     add_training_arguments(sense)
-    sense.add_argument("--baselines", type=Path, default=Path("baselines"), metavar="DIR",
-                       help="baseline folder (default: %(default)s)")
+    sense.add_argument("--baselines", type=Path, metavar="DIR",
+                       help="baseline folder (default: the project's optcheck_baselines, else baselines/)")
     sense.add_argument("--nudges", type=positive_int, nargs="+", default=None, metavar="SEED",
                        help="nudge seeds of the benign one-ulp perturbations (default: 101 102 103)")
     sense.add_argument("--no-onednn", action="store_true",
@@ -215,7 +217,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
 
     suite, names, runner = training_setup(args, "optcheck sensitivity")
     profile = suite.profile(args.profile)
-    study = Sensitivity(suite, profile, args.baselines, runner)
+    study = Sensitivity(suite, profile, args.baselines or find_project().baselines(), runner)
     for name in names:
         study.recorded(name)  # every baseline must exist before hours of training
     nudges = tuple(args.nudges or DEFAULT_NUDGES)
