@@ -463,7 +463,7 @@ def test_report_and_plots_are_written_and_follow_the_selection(project, tmp_path
     pytest.importorskip("matplotlib")
     project.run_optcheck("--optcheck-update")
     report, plots = tmp_path / "summary.md", tmp_path / "plots"
-    result = project.run_optcheck(f"--optcheck-report={report}", f"--optcheck-plots={plots}")
+    result = project.run_optcheck(f"--optcheck-report={report}", f"--optcheck-plots={plots}", "-v")  # -v: the tables
     result.assert_outcomes(passed=3)
     text = report.read_text()
     assert "# optcheck report: suite tiny, profile small" in text
