@@ -39,7 +39,7 @@ def test_every_option_and_suite_key_is_in_the_reference():
     for option in ("--optcheck-profile", "--optcheck-update-all", "optcheck_suites"):
         assert f"`{option}" in options
     keys = (ROOT / "docs/reference/suite-file.md").read_text(encoding="utf-8")
-    source = (ROOT / "pytest_optcheck/spec/suite.py").read_text() + (ROOT / "pytest_optcheck/spec/claims.py").read_text()
+    source = "".join((ROOT / "pytest_optcheck/spec" / name).read_text() for name in ("suite.py", "claims.py", "tuning.py"))
     read = set(re.findall(r'\.get\("([a-z_]+)"', source)) - {"claims"}
     missing = sorted(k for k in read if f"`{k}`" not in keys)
     assert not missing, f"suite keys read by the loader but not in docs/reference/suite-file.md: {missing}"

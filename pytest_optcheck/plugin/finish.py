@@ -152,6 +152,8 @@ def report_inputs(state: OptcheckSession, suites: list[Suite],
     generated = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     inputs = []
     for suite in suites:
+        if state.options.profile and state.options.profile not in suite.profiles:
+            continue  # a suite outside this session's arguments, without the profile it ran
         profile = state.profile(suite)
         prefix = f"{suite.name}/{profile.name}/"
         measured = {k[len(prefix):]: v for k, v in state.measured.items() if k.startswith(prefix)}

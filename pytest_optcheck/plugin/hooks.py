@@ -222,11 +222,7 @@ def _warn_outside_declared_range() -> None:
 
 def _check_profile(config: pytest.Config, profile: str) -> None:
     """Every suite the session runs (those under its arguments) must have the profile."""
-    given = _given_paths(config)
-    for suite in _loadable_suites(config):
-        path = Path(suite.path).resolve()
-        if given and not any(path == g or g in path.parents for g in given):
-            continue
+    for suite in _session_suites(config):
         if profile not in suite.profiles:
             raise pytest.UsageError(
                 f"--optcheck-profile {profile}: {suite.path} has no such profile; "
@@ -371,6 +367,15 @@ def _say_why_skipped(terminalreporter) -> None:
         terminalreporter.write_sep("-", "optcheck")
         terminalreporter.write_line(f"{plural(len(skipped), 'optcheck item')} skipped: they train and check "
                                     "only with --optcheck (pytest --optcheck)")
+
+
+def _session_suites(config: pytest.Config) -> list:
+    """The suites that load and lie under the session's arguments (all of them without arguments):
+    `pytest --optcheck-profile tuned suites/article.toml` neither checks nor reports another suite."""
+    given = _given_paths(config)
+    return [suite for suite in _loadable_suites(config)
+            if not given or any(Path(suite.path).resolve() == g or g in Path(suite.path).resolve().parents
+                                for g in given)]
 
 
 def _loadable_suites(config: pytest.Config) -> list:

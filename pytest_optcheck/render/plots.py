@@ -38,7 +38,7 @@ def write_plots(directory: str | Path, inp: ReportInput) -> list[Path]:
     A claim's figure shows the optimizers it compares, which only the suite file
     knows: without `inp.suite` only `all-optimizers.png` is written.
     """
-    figure_class, canvas_class = _matplotlib()
+    figure_class, canvas_class = matplotlib_classes()
     directory = Path(directory)
     colors = color_map(order_names(inp.optimizers, inp.suite))
     written = []
@@ -54,7 +54,7 @@ def write_plots(directory: str | Path, inp: ReportInput) -> list[Path]:
     return written
 
 
-def _matplotlib() -> tuple[Any, Any]:
+def matplotlib_classes() -> tuple[Any, Any]:
     try:
         import matplotlib  # noqa: F401  (first: its submodules may be cached even where it is now missing)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
