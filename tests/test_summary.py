@@ -125,3 +125,11 @@ def test_the_items_section_matches_golden(pair_suite, fmt):
     text = (render_markdown if fmt == "md" else render_terminal)(inp)
     check_golden(f"report-items.{fmt}", text)
     assert text.index("epoch_time[sgd]") < text.index("curve[adam]") < text.index("curve[sgd]")  # failures first
+
+
+def test_under_xdist_the_summary_names_each_failure_without_the_workers_line(project):
+    pytest.importorskip("xdist")
+    result = project.run_optcheck("-n", "2", "-p", "no:cacheprovider", "-k", "curve and sgd")
+    result.assert_outcomes(failed=1)
+    has_lines(result, "items: 1 failed", "FAILED curve[sgd]: no baseline at baselines/tiny/small/sgd.json")
+    assert "FAILED curve[sgd]: [gw" not in result.stdout.str()

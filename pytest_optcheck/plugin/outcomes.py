@@ -73,7 +73,8 @@ def _message(report: pytest.TestReport) -> str:
     if report.skipped and isinstance(report.longrepr, tuple):
         return report.longrepr[2].removeprefix("Skipped: ")
     if report.failed:
-        lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+        # The failure itself: `longreprtext` starts with pytest-xdist's worker line ("[gw0] linux ...").
+        lines = [line for line in str(report.longrepr).splitlines() if line.strip()]
         raised = [line[1:].strip() for line in lines if line.startswith("E ")]  # a traceback: its error line
         first = raised[0] if raised else lines[0] if lines else ""
         return first.removeprefix("Failed: ")
