@@ -39,7 +39,8 @@ def test_with_several_suites_it_says_which_it_found_and_how_to_choose(capsys, te
     (team / "experiments" / "wide.toml").write_text(TINY_SUITE.replace('name = "tiny"', 'name = "wide"'))
     code, err = run(capsys, "run", "--optimizer", "lion")
     assert code == 2
-    assert f"2 suites found, and no --suite chose one; found under optcheck_suites in {team / 'pyproject.toml'}: " in err
+    settings = team / "pyproject.toml"
+    assert f"2 suites found, and no --suite chose one; found under optcheck_suites in {settings}: " in err
     assert "experiments/tiny.toml (suite tiny), " in err and "experiments/wide.toml (suite wide)" in err
     assert "choose one with --suite tiny (a suite's name) or --suite PATH" in err
     code, err = run(capsys, "run", "--suite", "wide", "--optimizer", "lion")

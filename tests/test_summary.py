@@ -35,8 +35,8 @@ def test_a_changed_curve_is_in_the_report_with_its_verdict_and_the_metrics_that_
     assert "**Outcomes:** 1 failed, 2 passed" in report
     assert report.index("## Items") < report.index("## Optimizers")
     # The terminal says the same in a line, and where the report went; the tables wait for -v.
-    has_lines(result, "items: 1 failed, 2 passed", "FAILED curve[sgd]: CHANGED: val_loss ", "summary written to summary.md",
-              "the report's tables: pytest -v, or --optcheck-summary=full")
+    has_lines(result, "items: 1 failed, 2 passed", "FAILED curve[sgd]: CHANGED: val_loss ",
+              "summary written to summary.md", "the report's tables: pytest -v, or --optcheck-summary=full")
     assert "every curve is bit-identical" not in result.stdout.str()
 
 
@@ -77,7 +77,7 @@ def test_a_misspelt_keras_class_is_one_clean_error_and_no_curve_is_called_identi
     assert "During handling of the above exception" not in text
     assert "PytestBenchmarkWarning" not in text and "fixture was not used" not in text
     # curve[adam] is identical, but curve[sgd] never compared: not "every curve is bit-identical".
-    has_lines(result, "curves: 1 identical, 1 not compared (failed first: curve[sgd])")
+    has_lines(result, "curves: 1 identical, 1 not compared (failed before comparing: curve[sgd])")
     assert "every curve is bit-identical" not in text
     report = (project.path / "summary.md").read_text()
     assert "| epoch_time[sgd] " in report and said in report

@@ -47,7 +47,7 @@ def finish(state: OptcheckSession, suites: list[Suite], *, outcomes: OutcomeReco
         state.changes.append(f"ERROR: {exc}")
         ok = False
     rows = [row for inp in inputs for row in inp.items]
-    lines = item_lines(inputs) + status_lines(state, rows) + claim_lines(state) + state.tuning.summary_lines()
+    lines = item_lines(inputs) + status_lines(state, rows) + claim_lines(state) + state.tuning.summary_lines() + state.cluster_lines()
     if full:
         for inp in inputs:
             lines += ["", *render_terminal(inp).splitlines()]
@@ -116,11 +116,12 @@ def status_lines(state: OptcheckSession, rows: list[ItemRow] = ()) -> list[str]:
         return []
     counts = Counter(state.curve_status.values())
     parts = [f"{n} {status}" for status, n in sorted(counts.items())]
-    parts += [f"{len(uncompared)} not compared (failed first: {', '.join(uncompared)})"] if uncompared else []
+    if uncompared:
+        parts.append(f"{len(uncompared)} not compared (failed before comparing: {', '.join(uncompared)})")
     lines = ["curves: " + ", ".join(parts)]
     identical = sorted(key.rsplit("/", 1)[1] for key, status in state.curve_status.items() if status == "identical")
     failing = any(row.outcome in FAILING for row in rows)
-    if identical and len(identical) == len(state.curve_status) and not failing and not uncompared:
+    if identical and len(identical) == len(state.curve_status) and not failing:
         lines.append("  every curve is bit-identical to its baseline (same seeds, data and versions)")
     elif identical:
         lines.append("  bit-identical to the baseline: " + ", ".join(identical))
@@ -198,7 +199,8 @@ def item_rows(state: OptcheckSession, suite: Suite, profile: Profile, ran: list[
             status = state.curve_status[prefix + name]
             verdict = CURVE_WORDS.get(status, status)
             if status in ("changed", "outside tolerance") and name in stored:
-                detail = ", ".join(check_curves(stored[name], state.measured[prefix + name], suite.optimizer(name)).moved)
+                result = check_curves(stored[name], state.measured[prefix + name], suite.optimizer(name))
+                detail = ", ".join(result.moved)
         elif kind == "claim" and prefix + name in state.claim_records:
             judged = state.claim_records[prefix + name]
             verdict = f"{judged.record.verdict} (expected {judged.expect})"
