@@ -15,6 +15,7 @@ from pytest_optcheck.baselines.records import (
     parse_claim_record,
     parse_optimizer_baseline,
 )
+from pytest_optcheck.baselines.selection import load_selection_baseline
 from pytest_optcheck.baselines.store import dumps, largest_change
 
 from baseline_data import ROOT, SMOKE
@@ -44,9 +45,14 @@ def test_every_committed_baseline_is_valid():
     folders = {path.parent for path in files}
     assert len(folders) >= 7 and SMOKE in folders  # every suite, every profile: none skipped
     for path in files:
-        load = load_claims_baseline if path.name == "claims.json" else load_optimizer_baseline
-        record = load(path)
+        record = load_stored(path)
         assert record is not None and record.path == path
+
+
+def load_stored(path):
+    """The record of any committed file: claims, a tuned profile's selection, or an optimizer's curves."""
+    loaders = {"claims.json": load_claims_baseline, "selection.json": load_selection_baseline}
+    return loaders.get(path.name, load_optimizer_baseline)(path)
 
 
 def test_a_missing_file_is_none(tmp_path):
@@ -114,8 +120,7 @@ def test_an_envelope_alone_makes_the_content_differ_but_not_the_curves():
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_committed_baseline_reads_and_writes_back_byte_for_byte(path):
     """The records hold everything a file says: a file read and written again is the same file."""
-    record = load_claims_baseline(path) if path.name == "claims.json" else load_optimizer_baseline(path)
-    assert dumps(record.to_json()) == path.read_text(encoding="utf-8")
+    assert dumps(load_stored(path).to_json()) == path.read_text(encoding="utf-8")
 
 
 def test_a_claim_record_reads_back_as_the_same_record():

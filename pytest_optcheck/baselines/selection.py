@@ -8,7 +8,7 @@ refresh, the summary and `optcheck diff` name a choice that moved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ class SelectionBaseline:
     rates: dict[str, float]  # each optimizer's own learning rate, which the multipliers scale
     selections: dict[str, Selection]
     environment: dict[str, str]
+    path: Path | None = field(default=None, compare=False)  # the file it was read from
 
     def chosen(self, optimizer: str) -> float | None:
         found = self.selections.get(optimizer)
@@ -90,4 +91,4 @@ def parse_selection_baseline(path: Path | None, data: dict[str, Any], *, where: 
                                      tuple(points), None if chosen is None else float(chosen))
     environment = r.get(data, "environment", "", dict)
     return SelectionBaseline(r.get(data, "suite", "", str), r.get(data, "profile", "", str), tuple(seeds), rates,
-                             selections, {str(k): str(v) for k, v in environment.items()})
+                             selections, {str(k): str(v) for k, v in environment.items()}, path)
