@@ -47,7 +47,7 @@ def finish(state: OptcheckSession, suites: list[Suite], *, outcomes: OutcomeReco
         state.changes.append(f"ERROR: {exc}")
         ok = False
     rows = [row for inp in inputs for row in inp.items]
-    lines = item_lines(inputs) + status_lines(state, rows) + claim_lines(state) + state.tuning.summary_lines()
+    lines = item_lines(inputs) + status_lines(state, rows) + claim_lines(state) + state.tuning.summary_lines() + state.cluster_lines()
     if full:
         for inp in inputs:
             lines += ["", *render_terminal(inp).splitlines()]

@@ -86,6 +86,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_backend", default="", help="Keras backend to train on (like --optcheck-backend)")
     parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
     parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
+    group.addoption("--optcheck-ray", metavar="ADDRESS",
+                    help="train the runs not cached on a Ray cluster, one task per run: auto (the cluster "
+                         "`ray start` made), ray://HOST:PORT, or local (Ray on this machine's cores); "
+                         "ini: optcheck_ray; needs pip install 'pytest-optcheck[ray]'")
+    parser.addini("optcheck_ray", default="", help="Ray cluster address to train on (like --optcheck-ray)")
     parser.addini("optcheck_runs_at_once", default="", help="runs trained side by side (like --optcheck-runs-at-once)")
     parser.addini("optcheck_summary", default="", help="short or full (like --optcheck-summary)")
 
@@ -156,6 +161,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         importable_from(project_root(config))
         _warn_outside_declared_range()
+        _join_cluster(config)
     if options.enabled and options.profile:
         _check_profile(config, options.profile)
     _collect_suites_by_default(config)
@@ -220,6 +226,21 @@ def _warn_outside_declared_range() -> None:
             "within the measured noise, but the harness is not tested there: install a version in the range"))
 
 
+def _join_cluster(config: pytest.Config) -> None:
+    """--optcheck-ray (or the ini key): connect now, so that an unreachable address stops the session in one line."""
+    address = config.getoption("optcheck_ray") or config.getini("optcheck_ray").strip()
+    if not address or hasattr(config, "workerinput"):
+        return
+    from pytest_optcheck.runs.cluster import RemoteTrainer, connect
+
+    state = config.stash[session_key]
+    try:
+        cluster = connect(address, project_root(config), state.options.data_dir)
+    except OptcheckError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state.runner.remote = RemoteTrainer(cluster, allow_download=state.options.allow_download)
+
+
 def _check_profile(config: pytest.Config, profile: str) -> None:
     """Every suite the session runs (those under its arguments) must have the profile."""
     for suite in _session_suites(config):
@@ -254,6 +275,11 @@ def _remember_benchmark_folder(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(session_key, None)
+    if state is not None and state.runner.remote is not None:
+        from pytest_optcheck.runs.cluster import disconnect
+
+        disconnect()
     folder = config.stash.get(_benchmark_folder_key, None)
     if folder is not None and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
@@ -292,7 +318,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if reporter is None or config.get_verbosity() < 0:
         return
     capture = config.pluginmanager.get_plugin("capturemanager")
-    state.runner.progress = Progress(_terminal_lines(reporter, capture), at_once=state.runner.at_once)
+    remote = state.runner.remote
+    state.runner.progress = Progress(_terminal_lines(reporter, capture),
+                                     at_once=state.runner.at_once if remote is None else remote.cluster.workers,
+                                     where="" if remote is None else remote.cluster.describe())
     state.plan_runs(state.runner.progress)
 
 

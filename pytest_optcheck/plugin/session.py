@@ -343,6 +343,26 @@ class OptcheckSession:
                 f"({listed}): {named}; curves: {compared}. Curves are compared within the noise measured "
                 "with them; refresh on this machine with --optcheck-update-all to compare bit for bit."))
 
+    def cluster_lines(self) -> list[str]:
+        """Where the session's runs trained, when a Ray cluster trained them."""
+        remote = self.runner.remote
+        if remote is None:
+            return []
+        lines = [f"runs: {self.runner.trained_on_cluster} trained on {remote.cluster.describe()}, "
+                 "each in a fresh worker process; the others came from the cache"]
+        driver = environment()
+        changed = environment_differences(driver, remote.environment)
+        if changed:
+            listed = "; ".join(f"{k}: {old} here, {new} there" for k, (old, new) in changed.items())
+            lines.append(f"  the cluster trains in another environment than this machine ({listed}): runs are "
+                         "cached under the cluster's, and baselines written here compare within noise there")
+        for node in remote.cluster.excluded:
+            differs = "; ".join(f"{k}: {new}" for k, (_, new) in
+                                environment_differences(remote.environment, node.environment).items())
+            lines.append(f"  Ray node {node.address} trained nothing: its environment differs from the first "
+                         f"node's ({differs})")
+        return lines
+
     def refresh_command(self, nodeid: str) -> str:
         """The command that rewrites this item's baseline, with every option that decides what it
         trains and where it writes: run as printed, it trains what this session trained."""

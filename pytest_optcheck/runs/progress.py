@@ -69,10 +69,13 @@ class Progress:
     going on at once.
     """
 
-    def __init__(self, show: Callable[[str, bool], None], *, clock=time.monotonic, at_once: int = 1):
+    def __init__(self, show: Callable[[str, bool], None], *, clock=time.monotonic, at_once: int = 1,
+                 where: str = ""):
+        """`where`: where runs train, when not in this process ("2 Ray workers"), said in each line."""
         self.show = show
         self.clock = clock
         self.at_once = max(1, at_once)
+        self.where = f", {where}" if where else ""
         self._groups: dict[str, _Planned] = {}
         self._finished_epochs = 0
         self._running: dict[RunLabel, _Running] = {}
@@ -122,7 +125,7 @@ class Progress:
             first = self.finished + 1
             runs = f"run {first}" if len(self._running) == 1 else f"runs {first}-{first + len(self._running) - 1}"
             self.show(f"optcheck: training {label}: epoch {epoch}/{run.epochs}; "
-                      f"{runs} of ~{self.planned}, about {duration(left)} left", False)
+                      f"{runs} of ~{self.planned}{self.where}, about {duration(left)} left", False)
 
     def run_finished(self, label: RunLabel) -> None:
         with self._lock:
@@ -135,7 +138,19 @@ class Progress:
             # A run that says nothing of its epochs counts as whole; one that diverged, by what it trained.
             self._finished_epochs += run.epochs_run or run.epochs
             self.show(f"optcheck: trained {label} ({run.epochs} epochs, {duration(seconds)}); "
-                      f"{self.finished} of ~{self.planned} runs, about {duration(self._left(now))} left", True)
+                      f"{self.finished} of ~{self.planned} runs{self.where}, about {duration(self._left(now))} left", True)
+
+    def run_trained_elsewhere(self, label: RunLabel, epochs: int, seconds: float) -> None:
+        """A run another machine trained (a Ray task) in `seconds`: counted and timed as it comes back."""
+        with self._lock:
+            group = self._group_of(label)
+            group.epochs = epochs
+            group.runs = max(group.runs, len(group.finished) + 1)
+            group.finished.append(seconds)
+            self._finished_epochs += epochs
+            self.show(f"optcheck: trained {label} ({epochs} epochs, {duration(seconds)}); "
+                      f"{self.finished} of ~{self.planned} runs{self.where}, about {duration(self._left(self.clock()))} left",
+                      True)
 
     def run_stopped(self, label: RunLabel) -> None:
         """The run ended without a result (an error, an interruption): no line, no timing."""

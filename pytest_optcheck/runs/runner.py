@@ -26,6 +26,7 @@ from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
 
 if TYPE_CHECKING:
     from pytest_optcheck.engine.training import TracedModels
+    from pytest_optcheck.runs.cluster import RemoteRun, RemoteTrainer
 
 # Runs a TensorFlow process trains side by side unless told otherwise: on 2 cores, two
 # at once took 0.7 of the time of one after the other (docs/explanation/runs.md).
@@ -53,10 +54,13 @@ class Runner:
     """Hands out runs for (suite, optimizer, seed, profile); trains only what is not cached."""
 
     def __init__(self, cache_root: Path | None, *, data_dir: str | os.PathLike | None = None,
-                 allow_download: bool = False, at_once: int | None = 1):
+                 allow_download: bool = False, at_once: int | None = 1, remote: RemoteTrainer | None = None):
         """`at_once`: runs `run_many` trains side by side, as asked of `runs_at_once` (None: its
-        default), decided when first needed: the session has chosen its backend by then."""
+        default), decided when first needed: the session has chosen its backend by then.
+        `remote`: a Ray cluster that trains every run not cached, instead of this process."""
         self.cache = RunCache(cache_root)
+        self.remote = remote
+        self.trained_on_cluster = 0  # runs the Ray cluster trained for this session
         self._asked_at_once = at_once
         self._at_once: int | None = None
         self.data_dir = data_dir
@@ -101,7 +105,12 @@ class Runner:
         # The key hashes the project's own code, importing it: a module that imports Keras
         # starts TensorFlow here, and its C++ start-up lines go to the log too.
         with native_log(self.native_log):
-            return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, environment(), nudge)
+            return run_key(suite, optimizer, seed, profile, self.dataset_for(suite).checksum, self.environment, nudge)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The environment runs train in: this process's, or the Ray cluster's nodes'."""
+        return environment() if self.remote is None else self.remote.environment
 
     def run(self, suite: Suite, optimizer: str, seed: int, profile: Profile, *, nudge: int | None = None) -> RunResult:
         """The run; with `nudge`, the same run with its initial weights moved one ulp (see nudge.py).
@@ -130,7 +139,9 @@ class Runner:
         """
         wanted = list(wanted)
         to_train = [w for w in dict.fromkeys(wanted) if self.will_train(suite, w[0], w[1], profile, w[2])]
-        if self.at_once > 1 and len(to_train) > 1:
+        if self.remote is not None and to_train:
+            self._on_cluster(suite, profile, to_train)
+        elif self.at_once > 1 and len(to_train) > 1:
             self._side_by_side(suite, profile, to_train)
         return [self.run(suite, name, seed, profile, nudge=nudge) for name, seed, nudge in wanted]
 
@@ -156,6 +167,30 @@ class Runner:
                         raise
             finally:
                 halt_runs(False)
+
+    def _on_cluster(self, suite: Suite, profile: Profile, to_train: list[Wanted]) -> None:
+        """Train these runs as Ray tasks; each is cached as it comes back, a failure kept for `run` to raise."""
+        from pytest_optcheck.runs.cluster import RemoteRun
+
+        assert self.remote is not None
+        runs = [RemoteRun(suite, name, seed, profile, nudge, self.key(suite, name, seed, profile, nudge))
+                for name, seed, nudge in to_train]
+        progress = self.progress
+
+        def label(run: RemoteRun) -> RunLabel:
+            return RunLabel(suite.name, profile.name, run.optimizer, run.seed, run.nudge)
+
+        def finished(run: RemoteRun, result: RunResult | Exception, seconds: float) -> None:
+            if isinstance(result, Exception):
+                self._failed[run.key] = result
+                return
+            self.cache.store(result)
+            self._runs[run.key] = result
+            self.trained_on_cluster += 1
+            if progress is not None:
+                progress.run_trained_elsewhere(label(run), profile.epochs, seconds)
+
+        self.remote.train(runs, self.dataset_for(suite).checksum, finished=finished)
 
     def is_cached(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> bool:
         return self._cached(self.key(suite, optimizer, seed, profile, nudge))
@@ -189,6 +224,11 @@ class Runner:
             train,  # imports TensorFlow: only when something trains
         )
 
+        if self.remote is not None and models is None:  # one run asked for alone: a task of its own
+            self._on_cluster(suite, profile, [(optimizer, seed, nudge)])
+            if key in self._failed:
+                raise self._failed.pop(key)
+            return self._runs[key]
         progress = self.progress
         with native_log(self.native_log):
             with self._check_lock:
