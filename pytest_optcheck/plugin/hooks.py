@@ -36,7 +36,7 @@ from pytest_optcheck.plugin.session import (
     suite_locations,
 )
 from pytest_optcheck.plugin.outcomes import OutcomeRecorder
-from pytest_optcheck.runs.cache import CACHE_NAME, RUNS
+from pytest_optcheck.runs.cache import CACHE_NAME, RUNS, is_url
 from pytest_optcheck.spec.suite import importable_from
 
 
@@ -86,6 +86,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("optcheck_backend", default="", help="Keras backend to train on (like --optcheck-backend)")
     parser.addini("optcheck_report", default="", help="markdown summary to write (like --optcheck-report)")
     parser.addini("optcheck_plots", default="", help="folder for PNG learning curves (like --optcheck-plots)")
+    group.addoption("--optcheck-cache", metavar="LOCATION",
+                    help="where runs are cached: a folder (one shared between jobs, on NFS say) or an object "
+                         "store's URL, s3://bucket/runs or gs://... through fsspec (ini: optcheck_cache; "
+                         "default: pytest's cache folder)")
+    parser.addini("optcheck_cache", default="", help="where runs are cached (like --optcheck-cache)")
     group.addoption("--optcheck-ray", metavar="ADDRESS",
                     help="train the runs not cached on a Ray cluster, one task per run: auto (the cluster "
                          "`ray start` made), ray://HOST:PORT, or local (Ray on this machine's cores); "
@@ -106,11 +111,23 @@ def _options(config: pytest.Config) -> Options:
         update=update,
         data_dir=config.getoption("optcheck_data_dir") or config.getini("optcheck_data_dir") or None,
         allow_download=config.getoption("optcheck_download"),
-        cache_root=None if cache is None else cache / RUNS,
+        cache_root=_cache_location(config, cache),
         report=_path_option(config, "optcheck_report"),
         plots=_path_option(config, "optcheck_plots"),
         runs_at_once=_runs_at_once(config),
     )
+
+
+def _cache_location(config: pytest.Config, pytest_cache: Path | None) -> Path | str | None:
+    """--optcheck-cache (or the ini key): a shared folder or an object store's URL; else pytest's cache folder."""
+    if config.getoption("optcheck_no_cache"):
+        return None
+    location = config.getoption("optcheck_cache") or config.getini("optcheck_cache").strip()
+    if not location:
+        return None if pytest_cache is None else pytest_cache / RUNS
+    if is_url(location):
+        return location
+    return project_root(config) / location  # relative to the project, as the baseline folder is
 
 
 def _runs_at_once(config: pytest.Config) -> int | None:
@@ -150,7 +167,10 @@ def pytest_configure(config: pytest.Config) -> None:
     options = _options(config)
     if options.update and not options.enabled:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")
-    config.stash[session_key] = OptcheckSession(options, project_root(config))
+    try:
+        config.stash[session_key] = OptcheckSession(options, project_root(config))
+    except OptcheckError as exc:  # a cache location that cannot be used, say
+        raise pytest.UsageError(str(exc)) from None
     if options.enabled:
         _full_summary(config)  # a bad ini value stops the session now, not after training
         # Every item's outcome, for the summary and the report (pytest-xdist's controller gets them all).

@@ -75,7 +75,7 @@ class Options:
     update: UpdateMode | None  # None: write no baseline
     data_dir: str | None
     allow_download: bool
-    cache_root: Path | None
+    cache_root: Path | str | None  # a folder, or an object store's URL (s3://...)
     report: Path | None = None
     plots: Path | None = None
     runs_at_once: int | None = None  # None: the runner's default (runs_at_once)

@@ -19,7 +19,7 @@ from pytest_optcheck.engine.fashion_mnist import Dataset
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.sources import load
 from pytest_optcheck.environment import environment, keras_backend
-from pytest_optcheck.runs.cache import RunCache
+from pytest_optcheck.runs.cache import RunCache, is_url
 from pytest_optcheck.runs.key import canonical_json, run_key
 from pytest_optcheck.runs.progress import Progress, RunLabel
 from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
@@ -53,7 +53,7 @@ def runs_at_once(requested: int | None = None) -> int:
 class Runner:
     """Hands out runs for (suite, optimizer, seed, profile); trains only what is not cached."""
 
-    def __init__(self, cache_root: Path | None, *, data_dir: str | os.PathLike | None = None,
+    def __init__(self, cache_root: Path | str | None, *, data_dir: str | os.PathLike | None = None,
                  allow_download: bool = False, at_once: int | None = 1, remote: RemoteTrainer | None = None):
         """`at_once`: runs `run_many` trains side by side, as asked of `runs_at_once` (None: its
         default), decided when first needed: the session has chosen its backend by then.
@@ -72,7 +72,7 @@ class Runner:
         self._check_lock = threading.Lock()
         self.progress: Progress | None = None  # told about every run that trains
         # TensorFlow's C++ log lines go here (beside the cached runs), not to the terminal.
-        self.native_log = None if cache_root is None else Path(cache_root).parent / "tensorflow.log"
+        self.native_log = None if cache_root is None or is_url(cache_root) else Path(cache_root).parent / "tensorflow.log"
 
     @property
     def at_once(self) -> int:
