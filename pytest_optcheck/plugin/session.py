@@ -132,6 +132,7 @@ class OptcheckSession:
         self._planned: dict[Path, tuple[Suite, list[Wanted]]] = {}
         self.tuning = Tuning(self.runner, self.profile, self.baseline_root, options.update is not None)
         self._selection_queued: set[Path] = set()
+        self._tuned_planned: set[Path] = set()  # tuned suites whose judging runs are planned
 
     # Suites, profiles and runs ---------------------------------------------
 
@@ -175,7 +176,7 @@ class OptcheckSession:
                                   and not self._has_envelope(stored))
                 nudges = range(1, profile.noise_reruns + 1) if measures_noise else ()
                 self._add_planned(suite, [(name, seed, nudge) for seed in profile.seeds for nudge in (None, *nudges)])
-            if self.runner.at_once < 2:
+            if self.runner.at_once < 2 and self.runner.remote is None:
                 return  # one at a time, a claim's seeds train as it asks for them, and are counted then
             for suite, claim in needs.claims:
                 profile = self.profile(suite)
@@ -218,10 +219,10 @@ class OptcheckSession:
     def _train_planned(self, suite: Suite) -> None:
         """Train the suite's planned runs side by side, once; a run that fails is left for its item to raise."""
         planned = self._planned.pop(Path(suite.path), None)
-        if planned is None or self.runner.at_once < 2:
+        if planned is None or (self.runner.at_once < 2 and self.runner.remote is None):
             return
         try:
-            self.runner.run_many(suite, self.profile(suite), planned[1])
+            self.runner.run_many(planned[0], self.profile(suite), planned[1])
         except Exception:  # noqa: BLE001 - the runner keeps it: the item that asks for that run reports it
             pass
 
@@ -233,7 +234,14 @@ class OptcheckSession:
     def curve_suite(self, suite: Suite) -> Suite:
         """The suite as curves are checked: on a tuned profile, at the stored selection's rates."""
         self._queue_selection(suite)
-        return self.tuning.curve_suite(suite)
+        tuned = self.tuning.curve_suite(suite)
+        key = Path(suite.path).resolve()
+        if tuned is not suite and key not in self._tuned_planned:
+            # Known only now that the rates are: every optimizer's runs on the profile's seeds, together.
+            self._tuned_planned.add(key)
+            profile = self.profile(suite)
+            self._add_planned(tuned, [(name, seed, None) for name in tuned.optimizers for seed in profile.seeds])
+        return tuned
 
     def _queue_selection(self, suite: Suite) -> None:
         """Under an update flag, selection.json is rewritten with this session's selection (once per suite)."""

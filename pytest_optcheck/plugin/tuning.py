@@ -76,7 +76,7 @@ class Tuning:
         epoch = tune.epoch or profile.epochs
         grids = suite.tuned_optimizers(profile)
         values: dict[str, dict[float, dict[int, float | None]]] = {name: {} for name in grids}
-        # One multiplier at a time: every optimizer that has it trains at it, side by side.
+        # Each multiplier as a suite: every optimizer whose grid has it, at that multiple of its rate.
         points = [(suite.at_multipliers({name: m for name in names}), m, names)
                   for m in sorted({m for grid in grids.values() for m in grid})
                   for names in [[name for name, grid in grids.items() if m in grid]]]
@@ -84,9 +84,10 @@ class Tuning:
             self._runner.progress.plan(suite.name, profile.name, sum(
                 self._runner.will_train(at, name, seed, profile)
                 for at, _, names in points for name in names for seed in tune.seeds), profile.epochs)
-        for at, multiplier, names in points:
-            runs = iter(self._runner.run_many(at, profile, [(name, seed, None) for name in names
-                                                            for seed in tune.seeds]))
+        # The whole grid at once: side by side here, or every point a Ray task of its own.
+        runs = iter(self._runner.run_asked(profile, [(at, name, seed, None) for at, _, names in points
+                                                     for name in names for seed in tune.seeds]))
+        for _, multiplier, names in points:
             for name in names:
                 values[name][multiplier] = {seed: _value(next(runs), tune.by, epoch) for seed in tune.seeds}
         return {name: select(name, tune.by, epoch, values[name]) for name in grids}

@@ -49,6 +49,7 @@ class RemoteRun:
     profile: Profile
     nudge: int | None
     key: str
+    data_checksum: str  # the driver's data: a worker that loads other data fails the run
 
 
 @dataclass
@@ -93,8 +94,10 @@ def _ray():
     return ray
 
 
-def connect(address: str, project_root: Path, data_dir: str | None) -> Cluster:
+def connect(address: str, project_root: Path, data_dir: str | None, *, local_cpus: int | None = None) -> Cluster:
     """Join (or, for `local`, start) the cluster, and ask each node what environment it trains in.
+
+    `local_cpus`: the CPUs a `local` Ray offers (default: this machine's), for benchmarks.
 
     Raises OptcheckError with one line naming the address when it cannot be reached.
     """
@@ -112,7 +115,7 @@ def connect(address: str, project_root: Path, data_dir: str | None) -> Cluster:
         try:
             if address == "local":
                 ray.init(runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
-                         logging_level="ERROR", configure_logging=True)
+                         logging_level="ERROR", configure_logging=True, num_cpus=local_cpus)
             else:
                 ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; each means the same to the user
@@ -162,7 +165,7 @@ def _worker_environment() -> dict[str, str]:
     return dict(environment())
 
 
-def _train_task(run: RemoteRun, data_checksum: str, allow_download: bool) -> tuple[dict[str, Any], str, float]:
+def _train_task(run: RemoteRun, allow_download: bool) -> tuple[dict[str, Any], str, float]:
     """In a Ray worker: train one run; return its record, the node it trained on and the seconds it took."""
     import ray
 
@@ -176,7 +179,7 @@ def _train_task(run: RemoteRun, data_checksum: str, allow_download: bool) -> tup
     dataset = load(spec.source, spec.kwargs, where=str(run.suite.path), folder=spec.dir,
                    data_dir=os.environ.get("OPTCHECK_DATA_DIR"), allow_download=allow_download)
     node = ray.get_runtime_context().get_node_id()
-    if dataset.checksum != data_checksum:
+    if dataset.checksum != run.data_checksum:
         raise OptcheckError(f"the data on Ray node {node} differs from the driver's ({dataset.origin}); "
                             "give every node the same files")
     check_before_training(run.suite, run.optimizer)
@@ -195,7 +198,7 @@ class RemoteTrainer:
     def environment(self) -> dict[str, str]:
         return self.cluster.environment
 
-    def train(self, runs: list[RemoteRun], data_checksum: str, *,
+    def train(self, runs: list[RemoteRun], *,
               finished: Callable[[RemoteRun, RunResult | Exception, float], None]) -> None:
         """Train every run as a task of its own; `finished(run, result or error, seconds in its worker)`
         as each comes back.
@@ -212,7 +215,7 @@ class RemoteTrainer:
             if self.cluster.excluded:  # a mixed cluster: only nodes of the chosen environment train
                 node = self.cluster.nodes[index % len(self.cluster.nodes)]
                 options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node.node_id, soft=False)
-            pending[task.options(**options).remote(run, data_checksum, self.allow_download)] = run
+            pending[task.options(**options).remote(run, self.allow_download)] = run
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)

@@ -34,6 +34,9 @@ SIDE_BY_SIDE = 2
 
 # A run asked for: (optimizer, seed, nudge); nudge None for the run itself.
 Wanted = tuple[str, int, int | None]
+# A run of any suite asked for: (suite, optimizer, seed, nudge). Runs of several suites
+# (a tuned profile's grid points, each a suite at other rates) train together this way.
+Asked = tuple[Suite, str, int, int | None]
 
 
 def runs_at_once(requested: int | None = None) -> int:
@@ -137,26 +140,33 @@ class Runner:
 
         A run that fails raises here, the first in `wanted`'s order, once every other has finished.
         """
-        wanted = list(wanted)
-        to_train = [w for w in dict.fromkeys(wanted) if self.will_train(suite, w[0], w[1], profile, w[2])]
-        if self.remote is not None and to_train:
-            self._on_cluster(suite, profile, to_train)
-        elif self.at_once > 1 and len(to_train) > 1:
-            self._side_by_side(suite, profile, to_train)
-        return [self.run(suite, name, seed, profile, nudge=nudge) for name, seed, nudge in wanted]
+        return self.run_asked(profile, [(suite, name, seed, nudge) for name, seed, nudge in wanted])
 
-    def _side_by_side(self, suite: Suite, profile: Profile, to_train: list[Wanted]) -> None:
+    def run_asked(self, profile: Profile, asked: Iterable[Asked]) -> list[RunResult]:
+        """`run_many` for runs of several suites at once (the same profile): all that are not cached
+        train together, side by side or as Ray tasks, so that none waits for another suite's."""
+        asked = list(asked)
+        unique = {self.key(s, name, seed, profile, nudge): (s, name, seed, nudge) for s, name, seed, nudge in asked}
+        to_train = [a for key, a in unique.items() if key not in self._failed and not self._cached(key)]
+        if self.remote is not None and to_train:
+            self._on_cluster(profile, to_train)
+        elif self.at_once > 1 and len(to_train) > 1:
+            self._side_by_side(profile, to_train)
+        return [self.run(s, name, seed, profile, nudge=nudge) for s, name, seed, nudge in asked]
+
+    def _side_by_side(self, profile: Profile, to_train: list[Asked]) -> None:
         """Train these runs in `at_once` threads; a failure is kept for `run` to raise in order."""
         from pytest_optcheck.engine.runtime import keras_runtime, native_log
         from pytest_optcheck.engine.training import halt_runs
 
-        self.dataset_for(suite)  # loaded once, before the threads ask for it
+        for suite, *_ in to_train:
+            self.dataset_for(suite)  # loaded once, before the threads ask for it
         with native_log(self.native_log):
             keras_runtime()  # the backend starts, and is configured, once
             try:
                 with ThreadPoolExecutor(self.at_once, thread_name_prefix="optcheck-run") as pool:
                     futures = [pool.submit(self.run, suite, name, seed, profile, nudge=nudge)
-                               for name, seed, nudge in to_train]
+                               for suite, name, seed, nudge in to_train]
                     try:
                         for future in futures:
                             future.exception()  # waits; what went wrong is raised again, in order, by `run`
@@ -168,17 +178,17 @@ class Runner:
             finally:
                 halt_runs(False)
 
-    def _on_cluster(self, suite: Suite, profile: Profile, to_train: list[Wanted]) -> None:
+    def _on_cluster(self, profile: Profile, to_train: list[Asked]) -> None:
         """Train these runs as Ray tasks; each is cached as it comes back, a failure kept for `run` to raise."""
         from pytest_optcheck.runs.cluster import RemoteRun
 
         assert self.remote is not None
-        runs = [RemoteRun(suite, name, seed, profile, nudge, self.key(suite, name, seed, profile, nudge))
-                for name, seed, nudge in to_train]
+        runs = [RemoteRun(suite, name, seed, profile, nudge, self.key(suite, name, seed, profile, nudge),
+                          self.dataset_for(suite).checksum) for suite, name, seed, nudge in to_train]
         progress = self.progress
 
         def label(run: RemoteRun) -> RunLabel:
-            return RunLabel(suite.name, profile.name, run.optimizer, run.seed, run.nudge)
+            return RunLabel(run.suite.name, profile.name, run.optimizer, run.seed, run.nudge)
 
         def finished(run: RemoteRun, result: RunResult | Exception, seconds: float) -> None:
             if isinstance(result, Exception):
@@ -190,7 +200,7 @@ class Runner:
             if progress is not None:
                 progress.run_trained_elsewhere(label(run), profile.epochs, seconds)
 
-        self.remote.train(runs, self.dataset_for(suite).checksum, finished=finished)
+        self.remote.train(runs, finished=finished)
 
     def is_cached(self, suite: Suite, optimizer: str, seed: int, profile: Profile, nudge: int | None = None) -> bool:
         return self._cached(self.key(suite, optimizer, seed, profile, nudge))
@@ -225,7 +235,7 @@ class Runner:
         )
 
         if self.remote is not None and models is None:  # one run asked for alone: a task of its own
-            self._on_cluster(suite, profile, [(optimizer, seed, nudge)])
+            self._on_cluster(profile, [(suite, optimizer, seed, nudge)])
             if key in self._failed:
                 raise self._failed.pop(key)
             return self._runs[key]
