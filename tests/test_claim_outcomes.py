@@ -157,7 +157,3 @@ def test_an_expectation_for_the_backend_at_hand_beats_the_profiles(project):
               "claim's expect table for this backend alone")
 
 
-def test_the_seed_budget_is_the_profiles_and_the_old_option_says_where_it_went(project):
-    result = project.run_optcheck("--optcheck-max-seeds", "4")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    has_lines(result, "--optcheck-max-seeds is no longer read", "seeds = { first = ..., max = N }")

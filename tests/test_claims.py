@@ -95,8 +95,8 @@ def test_the_record_carries_estimate_interval_level_and_method():
     assert record["margin_interval"] == pytest.approx([-0.1, 0.1]) and record["margin_interval_coverage"] == 0.75
 
 
-def test_a_suite_with_quorum_is_told_what_to_write_instead(tmp_path):
+def test_an_unknown_claim_key_is_named_with_the_keys_a_claim_takes(tmp_path):
     text = (Path(__file__).parents[1] / "suites" / "article.toml").read_text().replace('id = "nadam-beats-adam"', 'id = "nadam-beats-adam"\nquorum = 0.6')
     (tmp_path / "old.toml").write_text(text)
-    with pytest.raises(OptcheckError, match=r"claims\[nadam-beats-adam\]\.quorum: is no longer read.*probability_above"):
+    with pytest.raises(OptcheckError, match=r"claims\[nadam-beats-adam\]\.quorum: unknown key; expected one of: .*probability_above"):
         load_suite(tmp_path / "old.toml")

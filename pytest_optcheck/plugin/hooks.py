@@ -6,7 +6,6 @@ stay fast. TensorFlow starts only when a run must be trained.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 from collections.abc import Callable
@@ -60,8 +59,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder with the four Fashion-MNIST files (or OPTCHECK_DATA_DIR; ini: optcheck_data_dir)")
     group.addoption("--optcheck-download", action="store_true",
                     help="let Keras download Fashion-MNIST when no local copy is found")
-    # Gone: a budget given on the command line made refreshes and plain runs disagree.
-    group.addoption("--optcheck-max-seeds", metavar="N", help=argparse.SUPPRESS)
     group.addoption("--optcheck-backend", choices=BACKENDS,
                     help="Keras backend to train on (ini: optcheck_backend; default: the suites' "
                          "[suite] backend, else tensorflow); "
@@ -159,11 +156,6 @@ def pytest_configure(config: pytest.Config) -> None:
     _remember_benchmark_folder(config)
     for marker, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {meaning}")
-    if config.getoption("optcheck_max_seeds") is not None:
-        raise pytest.UsageError(
-            "--optcheck-max-seeds is no longer read: a claim's seed budget is its profile's, so that a refresh "
-            "and a plain run decide on the same seeds. Raise it in the suite: seeds = { first = ..., max = N } "
-            "in [profiles.NAME]")
     options = _options(config)
     if options.update and not options.enabled:
         raise pytest.UsageError("--optcheck-update and --optcheck-update-all need --optcheck")

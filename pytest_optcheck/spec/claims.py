@@ -59,11 +59,6 @@ def parse_claim(t, optimizer_names: set[str], metrics: Sequence[str], profiles: 
     """Validate one `[[claims]]` table (a suite `_Table`) into a ClaimSpec."""
     claim_id = t.get("id", str, check=lambda v: None if v and " " not in v else "must be a non-empty word")
     t.where = f"claims[{claim_id}]"
-    if "quorum" in t.data:
-        raise t.fail("quorum", "is no longer read: a share of a few seeds is weak evidence. The verdict now "
-                     "tests P(the claim holds on a seed) at a confidence level; write probability_above = P "
-                     "(default 0.5: it holds more often than not) and, if you want, confidence = 0.95, "
-                     "and remove quorum")
     kind = t.get("kind", str, check=lambda v: None if v in KINDS else f"unknown kind; use one of: {', '.join(KINDS)}")
     first, second = ("faster", "slower") if kind == "faster" else ("better", "worse")
     if kind == "close":
