@@ -155,5 +155,3 @@ def test_an_expectation_for_the_backend_at_hand_beats_the_profiles(project):
     has_lines(result, "expected undecided on profile small (three seeds on TensorFlow are too few), but decided",
               "drop the expectation (", 'expect."small@tensorflow"), or set "small@tensorflow" = "holds" in the '
               "claim's expect table for this backend alone")
-
-
