@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from pytest_optcheck.engine import fashion_mnist as data
-from pytest_optcheck.engine.fashion_mnist import FILES, DataError, load_dataset
+from pytest_optcheck.engine.dataset import DataError, DataOptions
+from pytest_optcheck.engine.fashion_mnist import FILES, load_dataset
 
 from conftest import write_dataset
 
@@ -117,7 +118,7 @@ def test_official_sized_files_with_other_content_are_rejected(tmp_path, monkeypa
 
 def test_official_contents_are_recognised(tmp_path, monkeypatch):
     folder = write_dataset(tmp_path / "d", train=50, test=20)
-    digests = {k: data.read_idx(folder / n, data.IMAGES_MAGIC if k[0] == "x" else data.LABELS_MAGIC)[1]
+    digests = {k: data.read_idx(folder / n, data.IMAGES_MAGIC if k[0] == "x" else data.LABELS_MAGIC, data.FashionMnistError)[1]
                for k, n in FILES.items()}
     monkeypatch.setattr(data, "OFFICIAL_COUNTS", {"x_train": 50, "y_train": 50, "x_test": 20, "y_test": 20})
     monkeypatch.setattr(data, "OFFICIAL_SHA256", digests)
@@ -141,7 +142,7 @@ def test_the_fix_names_the_options_of_the_command_in_use(tmp_path):
         load_dataset(tmp_path / "nowhere")
     assert "chosen by --optcheck-data-dir / OPTCHECK_DATA_DIR" in str(info.value)
     assert "pytest --optcheck-data-dir DIR   (or OPTCHECK_DATA_DIR=DIR)" in str(info.value)
-    other = info.value.explain(data.DataOptions("--folder", "--fetch", "mytool"))
+    other = info.value.explain(DataOptions("--folder", "--fetch", "mytool"))
     assert "chosen by --folder / OPTCHECK_DATA_DIR" in other
     assert "mytool --folder DIR   (or OPTCHECK_DATA_DIR=DIR)" in other
     assert "mytool --fetch        (or OPTCHECK_DOWNLOAD=1)" in other and "--optcheck" not in other

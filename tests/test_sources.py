@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import write_dataset
-from pytest_optcheck.engine import sources
+from pytest_optcheck.engine import fashion_mnist, sources
+from pytest_optcheck.engine.dataset import DataError
+from pytest_optcheck.engine.fashion_mnist import FILES
 from pytest_optcheck.errors import OptcheckError
 
 
@@ -60,3 +62,44 @@ def test_a_broken_loader_is_named_with_what_is_wrong(tmp_path, monkeypatch, body
 def test_an_unknown_loader_module_is_named():
     with pytest.raises(OptcheckError, match="data.source: cannot import 'no_such_module'"):
         load("no_such_module:load")
+
+
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+
+
+def _failure(source, **where) -> str:
+    with pytest.raises(OptcheckError) as info:
+        load(source, **where)
+    return str(info.value)
+
+
+def test_each_source_s_error_names_its_own_fix_and_only_fashion_mnist_s_names_debian(tmp_path, monkeypatch):
+    monkeypatch.setattr(fashion_mnist, "KERAS_CACHE", tmp_path / "no-keras-cache")
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(sources, "MNIST_NPZ", tmp_path / "no-mnist.npz")
+    monkeypatch.delenv("OPTCHECK_DATA_DIR", raising=False)
+    monkeypatch.delenv("OPTCHECK_DOWNLOAD", raising=False)
+    fashion = _failure("fashion_mnist")
+    assert "Fashion-MNIST was not found" in fashion and f"apt-get install {DEBIAN_PACKAGE}" in fashion
+
+    mnist = _failure("mnist")  # nothing anywhere
+    assert "MNIST was not found" in mnist and str(tmp_path / "no-mnist.npz") in mnist
+    assert "pytest --optcheck-data-dir DIR" in mnist and "pytest --optcheck-download" in mnist
+    damaged = write_dataset(tmp_path / "digits")
+    (damaged / FILES["x_train"]).write_bytes(b"not gzip")
+    for failure in (mnist, _failure("mnist", folder=tmp_path / "nowhere"), _failure("mnist", folder=damaged)):
+        assert "Fix it in one of three ways" in failure
+        assert DEBIAN_PACKAGE not in failure and "Debian" not in failure and "Fashion-MNIST" not in failure
+
+    (tmp_path / "own_data.py").write_text("def load():\n    return 'pictures'\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    own = _failure("own_data:load")
+    assert "own_data:load" in own and "(x_train, y_train), (x_test, y_test)" in own
+    assert DEBIAN_PACKAGE not in own and "Debian" not in own
+
+
+def test_an_mnist_error_is_a_data_error_that_says_mnist_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "MNIST_NPZ", tmp_path / "none.npz")
+    with pytest.raises(DataError) as info:
+        load("mnist")
+    assert info.value.subject == "MNIST"

@@ -79,7 +79,7 @@ def training_setup(args: argparse.Namespace, command: str):
 
     The data is loaded first, so a data error names this command's options, before anything trains.
     """
-    from pytest_optcheck.engine.fashion_mnist import DataError, DataOptions
+    from pytest_optcheck.engine.dataset import DataError, DataOptions
     from pytest_optcheck.runs.runner import Runner
     from pytest_optcheck.spec.suite import importable_from, load_suite
 

@@ -13,12 +13,11 @@ import hashlib
 import os
 import struct
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.engine.dataset import DataError, DataOptions, Dataset, how_to_fix
 
 FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
@@ -39,69 +38,14 @@ KERAS_CACHE = Path("~/.keras/datasets/fashion-mnist")
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-@dataclass(frozen=True)
-class DataOptions:
-    """How the command in use spells the data options, for the fix a data error suggests."""
+class FashionMnistError(DataError):
+    """Fashion-MNIST is missing or damaged: Debian's package, a folder or Keras's download fixes it."""
 
-    data_dir: str  # the option choosing the folder
-    download: str  # the option allowing a download
-    command: str  # the command, as the fix shows it
+    subject = "Fashion-MNIST"
 
-
-PYTEST_OPTIONS = DataOptions("--optcheck-data-dir", "--optcheck-download", "pytest")
-
-
-def how_to_fix(options: DataOptions) -> str:
-    folder = f"{options.command} {options.data_dir} DIR"
-    download = f"{options.command} {options.download}"
-    width = max(len(folder), len(download))
-    return "\n".join([
-        "Fix it in one of three ways:",
-        "  1. install Debian's copy:      apt-get install dataset-fashion-mnist",
-        "  2. point at a folder with the four files:",
-        f"                                 {folder:<{width}}   (or OPTCHECK_DATA_DIR=DIR)",
-        f"  3. allow Keras to download it: {download:<{width}}   (or OPTCHECK_DOWNLOAD=1)",
-    ])
-
-
-class DataError(OptcheckError):
-    """Fashion-MNIST is missing or damaged: what is wrong, then how to fix it.
-
-    `str()` names pytest's options in the fix; `explain()` those of another command.
-    """
-
-    def __init__(self, problem: str, chosen_folder: bool = False):
-        super().__init__(problem, chosen_folder)  # both in args, so the error pickles whole
-        self.problem = problem
-        self.chosen_folder = chosen_folder  # the folder was given explicitly, so no other was tried
-
-    def __str__(self) -> str:
-        return self.explain(PYTEST_OPTIONS)
-
-    def explain(self, options: DataOptions) -> str:
-        lines = [self.problem]
-        if self.chosen_folder:
-            lines.append(f"The folder was chosen by {options.data_dir} / OPTCHECK_DATA_DIR, "
-                         "so no other place was tried.")
-        return "\n".join(lines + [how_to_fix(options)])
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """Pixels as float32 in [0, 1], labels as uint8, and where they came from."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    checksum: str  # sha256 over the four files' decompressed contents (or the arrays' bytes)
-    folder: Path | None  # where the files were read; None for data made in memory
-    official: bool  # the contents are exactly the published Fashion-MNIST
-    source: str = "fashion_mnist"  # the suite's [data] source
-
-    @property
-    def origin(self) -> str:
-        return str(self.folder) if self.folder is not None else self.source
+    def fix(self, options: DataOptions) -> str:
+        return how_to_fix(options, ("install Debian's copy", "apt-get install dataset-fashion-mnist"),
+                          "the four files")
 
 
 def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -124,13 +68,13 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, allow_download: 
         # An explicit choice is never silently replaced by another folder.
         if _has_all_files(places[0]):
             return places[0]
-        raise DataError(_missing_message([places[0]]), chosen_folder=True)
+        raise FashionMnistError(_missing_message([places[0]]), chosen_folder=True)
     for folder in places:
         if _has_all_files(folder):
             return folder
     if allow_download or os.environ.get("OPTCHECK_DOWNLOAD") == "1":
         return _download()
-    raise DataError(_missing_message(places))
+    raise FashionMnistError(_missing_message(places))
 
 
 def _missing_message(places: list[Path]) -> str:
@@ -148,27 +92,30 @@ def _download() -> Path:
 
         keras.datasets.fashion_mnist.load_data()
     except Exception as exc:  # any network or file error: explain, don't trace
-        raise DataError(f"Downloading Fashion-MNIST with Keras failed: {exc}") from None
+        raise FashionMnistError(f"Downloading Fashion-MNIST with Keras failed: {exc}") from None
     return KERAS_CACHE.expanduser()
 
 
-def read_idx(path: Path, magic: int) -> tuple[np.ndarray, str]:
-    """Read one gzip IDX file, checking its magic number and size; also return its sha256."""
+def read_idx(path: Path, magic: int, error: type[DataError]) -> tuple[np.ndarray, str]:
+    """Read one gzip IDX file, checking its magic number and size; also return its sha256.
+
+    `error`: the source's error, raised for a file that is not what it must be.
+    """
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: not a readable gzip file ({exc}).") from None
+        raise error(f"{path}: not a readable gzip file ({exc}).") from None
     ndim = 3 if magic == IMAGES_MAGIC else 1
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"{path}: too short to be an IDX file ({len(raw)} bytes).")
+        raise error(f"{path}: too short to be an IDX file ({len(raw)} bytes).")
     found, *shape = struct.unpack(f">{1 + ndim}I", raw[:header])
     if found != magic:
-        raise DataError(f"{path}: magic number {found}, expected {magic}; this is not the right IDX file.")
+        raise error(f"{path}: magic number {found}, expected {magic}; this is not the right IDX file.")
     expected = int(np.prod(shape))
     if len(raw) - header != expected:
-        raise DataError(
+        raise error(
             f"{path}: header promises {expected} bytes of data for shape {tuple(shape)}, "
             f"the file holds {len(raw) - header}; it is truncated or damaged."
         )
@@ -179,24 +126,25 @@ def read_idx(path: Path, magic: int) -> tuple[np.ndarray, str]:
 def load_dataset(data_dir: str | os.PathLike | None = None, *, allow_download: bool = False) -> Dataset:
     """Find, verify and load Fashion-MNIST (train and test)."""
     folder = find_data_dir(data_dir, allow_download=allow_download)
-    arrays, digests = read_folder(folder)
+    arrays, digests = read_folder(folder, FashionMnistError)
     official = digests == OFFICIAL_SHA256
     sizes_official = {k: len(v) for k, v in arrays.items()} == OFFICIAL_COUNTS
     if sizes_official and not official:
         bad = [FILES[k] for k in FILES if digests[k] != OFFICIAL_SHA256[k]]
-        raise DataError(
+        raise FashionMnistError(
             f"{folder}: {', '.join(bad)} has the size of Fashion-MNIST but not its contents "
             f"(sha256 of the decompressed data differs); the file is damaged or not Fashion-MNIST."
         )
     return from_folder(folder, arrays, digests, official=official, source="fashion_mnist")
 
 
-def read_folder(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The four IDX files of an MNIST-like folder, checked, and the sha256 of each."""
+def read_folder(folder: Path, error: type[DataError]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The four IDX files of an MNIST-like folder, checked, and the sha256 of each; `error`: the source's."""
     arrays, digests = {}, {}
     for key, name in FILES.items():
-        arrays[key], digests[key] = read_idx(folder / name, IMAGES_MAGIC if key.startswith("x") else LABELS_MAGIC)
-    _check_consistency(folder, arrays)
+        arrays[key], digests[key] = read_idx(folder / name, IMAGES_MAGIC if key.startswith("x") else LABELS_MAGIC,
+                                             error)
+    _check_consistency(folder, arrays, error)
     return arrays, digests
 
 
@@ -213,14 +161,14 @@ def scale(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / np.float32(255.0)
 
 
-def _check_consistency(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+def _check_consistency(folder: Path, arrays: dict[str, np.ndarray], error: type[DataError]) -> None:
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.shape[1:] != (28, 28):
-            raise DataError(f"{folder / FILES['x_' + split]}: images are {images.shape[1:]}, expected 28x28.")
+            raise error(f"{folder / FILES['x_' + split]}: images are {images.shape[1:]}, expected 28x28.")
         if len(images) != len(labels):
-            raise DataError(
+            raise error(
                 f"{folder}: {len(images)} {split} images but {len(labels)} labels; the files do not belong together."
             )
         if labels.size and labels.max() > 9:
-            raise DataError(f"{folder / FILES['y_' + split]}: label {labels.max()} is outside 0-9.")
+            raise error(f"{folder / FILES['y_' + split]}: label {labels.max()} is outside 0-9.")

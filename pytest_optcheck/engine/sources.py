@@ -24,11 +24,22 @@ from typing import Any
 import numpy as np
 
 from pytest_optcheck.engine import fashion_mnist as data
-from pytest_optcheck.engine.fashion_mnist import DataError, Dataset
+from pytest_optcheck.engine.dataset import DataError, DataOptions, Dataset, how_to_fix
 from pytest_optcheck.errors import OptcheckError, with_user_frames
 from pytest_optcheck.imports import load_attribute
 
 MNIST_NPZ = Path("~/.keras/datasets/mnist.npz")
+# What a project's loader (and `keras.datasets`'s) returns.
+RETURNS = "(x_train, y_train), (x_test, y_test), as keras.datasets loaders do"
+
+
+class MnistError(DataError):
+    """MNIST is missing or damaged: Keras's mnist.npz, a folder of its IDX files or Keras's download fixes it."""
+
+    subject = "MNIST"
+
+    def fix(self, options: DataOptions) -> str:
+        return how_to_fix(options, ("put Keras's copy at", str(MNIST_NPZ)), "MNIST's four IDX files")
 
 
 def load(source: str, kwargs: dict[str, Any], *, where: str, folder: Path | None,
@@ -43,7 +54,11 @@ def load(source: str, kwargs: dict[str, Any], *, where: str, folder: Path | None
         from pytest_optcheck.engine.problems import noisy_quadratic_data
 
         return _from_arrays(_call(noisy_quadratic_data, kwargs, f"{where}: data.kwargs"), source, where)
-    return _from_arrays(_call(_function(source, where), kwargs, f"{where}: data.source {source!r}"), source, where)
+    try:
+        return _from_arrays(_call(_function(source, where), kwargs, f"{where}: data.source {source!r}"), source, where)
+    except OptcheckError as exc:  # the project's own function: the fix is in it
+        raise OptcheckError(f"{exc}\nThe data comes from the project's function {source}: it must import, "
+                            f"take data.kwargs and return {RETURNS}.") from None
 
 
 def _function(source: str, where: str) -> Any:
@@ -62,8 +77,7 @@ def _call(function: Any, kwargs: dict[str, Any], where: str) -> Any:
 
 def _from_arrays(result: Any, source: str, where: str) -> Dataset:
     """Validate `(x_train, y_train), (x_test, y_test)` and fingerprint it."""
-    shape_problem = (f"{where}: data.source {source!r} must return (x_train, y_train), (x_test, y_test), "
-                     "as keras.datasets loaders do")
+    shape_problem = f"{where}: data.source {source!r} must return {RETURNS}"
     try:
         (x_train, y_train), (x_test, y_test) = result
     except (TypeError, ValueError):
@@ -96,9 +110,9 @@ def _mnist(chosen: str | os.PathLike | None, allow_download: bool) -> Dataset:
     if chosen is not None:
         folder = Path(chosen).expanduser()
         if not all((folder / name).is_file() for name in data.FILES.values()):
-            raise DataError(f"MNIST was not found in {folder} (needs {', '.join(data.FILES.values())}).",
-                            chosen_folder=True)
-        arrays, digests = data.read_folder(folder)
+            raise MnistError(f"MNIST was not found in {folder} (needs {', '.join(data.FILES.values())}).",
+                             chosen_folder=True)
+        arrays, digests = data.read_folder(folder, MnistError)
         return data.from_folder(folder, arrays, digests, official=False, source="mnist")
     npz = MNIST_NPZ.expanduser()
     if not npz.is_file() and (allow_download or os.environ.get("OPTCHECK_DOWNLOAD") == "1"):
@@ -107,9 +121,9 @@ def _mnist(chosen: str | os.PathLike | None, allow_download: bool) -> Dataset:
 
             keras.datasets.mnist.load_data()
         except Exception as exc:
-            raise DataError(f"Downloading MNIST with Keras failed: {exc}") from None
+            raise MnistError(f"Downloading MNIST with Keras failed: {exc}") from None
     if not npz.is_file():
-        raise DataError(f"MNIST was not found: no folder was given and {npz} does not exist.")
+        raise MnistError(f"MNIST was not found: no folder was given and {npz} does not exist.")
     with np.load(npz) as stored:
         arrays = {name: stored[name] for name in ("x_train", "y_train", "x_test", "y_test")}
     raw = _from_arrays(((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])), "mnist", str(npz))

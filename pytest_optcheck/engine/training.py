@@ -27,7 +27,7 @@ from typing import Any
 
 from pytest_optcheck.engine import compiled
 from pytest_optcheck.engine.compiled import Fitted
-from pytest_optcheck.engine.fashion_mnist import Dataset
+from pytest_optcheck.engine.dataset import Dataset
 from pytest_optcheck.engine.optimizers import make_optimizer
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.runtime import keras_runtime

@@ -18,7 +18,7 @@ from pytest_optcheck.baselines import records
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.compare import check_curves
 from pytest_optcheck.baselines.records import JudgedClaim
-from pytest_optcheck.engine.fashion_mnist import DataError
+from pytest_optcheck.engine.dataset import DataError
 from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.errors import OptcheckError, SuiteSetupError
 from pytest_optcheck.judge.claims import Verdict, describe, seeds_wanted
@@ -93,9 +93,9 @@ class OptcheckItem(pytest.Item):
             raise OptcheckError(f"{self.name}: cannot train, for the reason given by {first}")
         try:
             self.check()
-        except DataError:
+        except DataError as exc:
             # Every other item would fail the same way: say it once and stop.
-            self.session.shouldstop = "Fashion-MNIST is missing or damaged (see the first failure)"
+            self.session.shouldstop = f"{exc.subject} is missing or damaged (see the first failure)"
             raise
         except SuiteSetupError:
             self.session_state.setup_failures[str(self.suite.path)] = self.nodeid

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_optcheck.engine.fashion_mnist import Dataset
+from pytest_optcheck.engine.dataset import Dataset
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.sources import load
 from pytest_optcheck.environment import environment, keras_backend
