@@ -6,6 +6,9 @@ absolute rate, so they train alike and "fast beats slow" no longer holds.
 """
 
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -110,9 +113,13 @@ def test_a_best_point_on_the_grid_edge_leaves_the_claims_undecided_naming_the_fi
 
 
 def test_a_moved_tuned_point_is_named_by_the_refresh_and_the_curve_is_compared_at_the_stored_point(story):
-    story.run_story("--optcheck-profile", "tuned", "--optcheck-update-all")
+    written = story.run_story("--optcheck-profile", "tuned", "--optcheck-update-all", "--optcheck-report", "summary.md")
+    has_lines(written, "summary written to summary.md")
+    summary = (story.path / "summary.md").read_text()
+    assert "## Learning rates tuned on profile tuned" in summary and "| fast " in summary and "**" in summary
     path = story.path / "baselines/story/tuned/selection.json"
     assert json.loads(path.read_text())["optimizers"]["fast"]["chosen"] == 1
+    shutil.copytree(path.parent, story.path / "before")
     # The fast SGD's stated rate halves: its grid now reaches 0.05 at x2, which the refresh names.
     story.makefile(".toml", **{"suites/story": STORY.replace(
         "kwargs = { learning_rate = 0.05 }\n", "kwargs = { learning_rate = 0.025 }\ntune = { learning_rate = [0.1, 0.5, 1, 2, 20] }\n")})
@@ -121,6 +128,10 @@ def test_a_moved_tuned_point_is_named_by_the_refresh_and_the_curve_is_compared_a
     refreshed = story.run_story("--optcheck-profile", "tuned", "--optcheck-update")
     has_lines(refreshed, "baselines written:", "selection.json: fast: x1 -> x2")
     assert json.loads(path.read_text())["optimizers"]["fast"]["chosen"] == 2
+    # optcheck diff of the folder before and after names the move too.
+    diff = subprocess.run([sys.executable, "-m", "pytest_optcheck.cli", "diff", "before", str(path.parent)],
+                          cwd=story.path, capture_output=True, text=True)
+    assert "Tuned learning rates" in diff.stdout and "| fast " in diff.stdout and "x2" in diff.stdout, diff.stdout + diff.stderr
 
 
 @pytest.mark.parametrize("profile, fix, message", [

@@ -180,6 +180,7 @@ def report_inputs(state: OptcheckSession, suites: list[Suite],
             generated=generated,
             backend=keras_backend(),
             items=item_rows(state, suite, profile, ran, baseline_optimizers),
+            selection=state.tuning.record(suite) if state.tuning.has_selected(suite) else None,
         ))
     return inputs
 

@@ -92,6 +92,10 @@ class Tuning:
                 values[name][multiplier] = {seed: _value(next(runs), tune.by, epoch) for seed in tune.seeds}
         return {name: select(name, tune.by, epoch, values[name]) for name in grids}
 
+    def has_selected(self, suite: Suite) -> bool:
+        """Whether this session has trained the suite's selection (a tuned profile whose items ran)."""
+        return Path(suite.path).resolve() in self._selected
+
     def judged_suite(self, suite: Suite) -> Suite:
         """The suite as claims judge it: each tuned optimizer at this session's chosen point."""
         if not self.tuned(suite):

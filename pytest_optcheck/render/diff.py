@@ -14,6 +14,7 @@ from pytest_optcheck.baselines.records import ClaimRecord, OptimizerBaseline
 from pytest_optcheck.baselines.store import largest_move
 from pytest_optcheck.environment import RECORDED_LATER
 from pytest_optcheck.metrics import ordered
+from pytest_optcheck.render.tuning import moved_points_section
 from pytest_optcheck.render.report import (
     DASH,
     ReportInput,
@@ -214,7 +215,9 @@ def head_section(old: ReportInput, new: ReportInput, old_name: str, new_name: st
 
 
 def diff_sections(old: ReportInput, new: ReportInput, old_name: str, new_name: str) -> list[Section]:
-    return [head_section(old, new, old_name, new_name), curves_section(old, new),
+    tuned = [] if old.selection is None and new.selection is None else [
+        moved_points_section(old.selection, new.selection, old_name, new_name)]
+    return [head_section(old, new, old_name, new_name), *tuned, curves_section(old, new),
             claims_section(old, new, old_name, new_name),
             environment_section(old, new), other_section(old, new, old_name, new_name)]
 

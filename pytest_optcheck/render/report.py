@@ -22,6 +22,7 @@ from typing import Any
 from tabulate import tabulate
 
 from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.selection import SelectionBaseline, load_selection_baseline
 from pytest_optcheck.baselines.records import (
     ClaimRecord,
     JudgedClaim,
@@ -68,6 +69,7 @@ class ReportInput:
     machine: str = ""
     backend: str = "tensorflow"  # what the runs trained on: a claim's expectation may depend on it
     items: list[ItemRow] = field(default_factory=list)  # a session's item outcomes; none for a stored folder
+    selection: SelectionBaseline | None = None  # a tuned profile's learning-rate selection
 
 
 @dataclass(frozen=True)
@@ -612,8 +614,18 @@ def report_sections(inp: ReportInput) -> list[Section]:
     if not inp.optimizers:
         return [header_section(inp), *items, Section("Optimizers", notes=["No optimizer results."]),
                 claims_section(inp)]
-    return [header_section(inp), *items, optimizers_section(inp), comparison_section(inp), claims_section(inp),
-            qualitative_section(inp)]
+    tuned = [] if inp.selection is None else [tuned_section(inp.selection, inp)]
+    return [header_section(inp), *items, *tuned, optimizers_section(inp), comparison_section(inp),
+            claims_section(inp), qualitative_section(inp)]
+
+
+def tuned_section(selection: SelectionBaseline, inp: ReportInput) -> Section:
+    # The selection's own module draws on this document model, so it is imported where it is used.
+    from pytest_optcheck.render.tuning import selection_section
+
+    suite = inp.suite  # the suite's own labels: the measured ones name the tuned point, which the table shows
+    return selection_section(selection, {name: suite.optimizers[name].label for name in selection.selections
+                                         if suite is not None and name in suite.optimizers})
 
 
 def report_title(inp: ReportInput) -> str:
@@ -644,11 +656,12 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
     files = baseline_files(folder)
     optimizers: dict[str, OptimizerBaseline] = {}
     claims_file = None
+    selection = None
     for file in files:
         if file.name == baselines.CLAIMS_FILE:
             claims_file = load_claims_baseline(file)
         elif file.name == baselines.SELECTION_FILE:
-            continue  # a tuned profile's learning-rate selection: see render/tuning.py
+            selection = load_selection_baseline(file)
         else:
             optimizers[file.stem] = load_optimizer_baseline(file)
     first = claims_file or next(iter(optimizers.values()))
@@ -665,6 +678,7 @@ def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *,
         generated=datetime.date.today().isoformat() if generated is None else generated,
         machine=machine,
         backend=first.environment.get("backend", "tensorflow"),  # recorded off TensorFlow
+        selection=selection,
     )
 
 

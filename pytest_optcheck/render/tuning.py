@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_optcheck.baselines.selection import SelectionBaseline
-from pytest_optcheck.judge.selection import Selection
+from pytest_optcheck.judge.selection import Selection, moved
 from pytest_optcheck.render.report import Section, Table
 from pytest_optcheck.spec.tuning import multiplier_text
 
@@ -45,6 +45,27 @@ def selection_section(record: SelectionBaseline, labels: dict[str, str] | None =
                ("grid", "multipliers of each optimizer's own learning rate; a diverged run counts as the worst")],
         table=Table(["optimizer", "own rate", *(multiplier_text(m) for m in multipliers), "chosen (rate)"], rows),
         notes=notes)
+
+
+def moved_points_section(old: SelectionBaseline | None, new: SelectionBaseline | None, old_name: str,
+                         new_name: str) -> Section:
+    """Each tuned optimizer's chosen point in two selections, and whether a move is beyond the noise."""
+    if old is None or new is None:
+        has = new_name if new is not None else old_name
+        return Section("Tuned learning rates", notes=[f"Only {has} has a learning-rate selection (selection.json)."])
+    rows = []
+    for name, selection in new.selections.items():
+        before = old.chosen(name) if name in old.selections else None
+        move = moved(before, selection) if name in old.selections else None
+        rows.append([name, _chosen_text(before), _chosen_text(selection.chosen),
+                     "no" if move is None else move.describe().split(" (", 1)[1].rstrip(")")])
+    moves = sum(row[3] != "no" for row in rows)
+    return Section("Tuned learning rates", table=Table(["optimizer", old_name, new_name, "moved"], rows),
+                   notes=[f"{moves} of {len(rows)} chosen points moved." if moves else "No chosen point moved."])
+
+
+def _chosen_text(multiplier: float | None) -> str:
+    return "none" if multiplier is None else multiplier_text(multiplier)
 
 
 def write_sensitivity_plot(record: SelectionBaseline, path: str | Path, labels: dict[str, str] | None = None) -> Path:
