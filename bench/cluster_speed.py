@@ -33,10 +33,7 @@ from pytest_optcheck.spec.suite import load_suite, replace_profile
 
 
 def in_process(suite, profile, wanted, at_once: int) -> tuple[float, list[RunResult]]:
-    from pytest_optcheck.engine.training import forget_kept_models
-
-    forget_kept_models()  # each way starts cold
-    runner = Runner(None, at_once=at_once)
+    runner = Runner(None, at_once=at_once)  # each way starts cold: a runner's engine keeps nothing yet
     runner.dataset_for(suite)
     start = time.perf_counter()
     runs = runner.run_many(suite, profile, wanted)

@@ -2,7 +2,7 @@
 
   plain fit:   what a user writes: a fresh model per run, `model.fit` with Keras's
                defaults (one step per call);
-  fresh build: the engine with `TracedModels(reference=True)`: a fresh model per run,
+  fresh build: the engine with `Engine(reference=True)`: a fresh model per run,
                256 steps per call on TensorFlow (the reference path);
   engine:      the engine one run at a time: on TensorFlow one kept compiled model per
                optimizer, the run's initial state copied into it; on JAX each epoch one
@@ -73,11 +73,9 @@ def side_by_side(suite, optimizer, seeds, profile, at_once) -> tuple[float, floa
 
     Each pass starts with no compiled model kept, as the harness's first run of a session does.
     """
-    from pytest_optcheck.engine.training import forget_kept_models
     from pytest_optcheck.runs.runner import Runner
 
-    forget_kept_models()
-    runner = Runner(None, at_once=at_once)
+    runner = Runner(None, at_once=at_once)  # a runner of its own: an engine with nothing kept
     runner.dataset_for(suite)  # the data loads before the clock starts, as for the other ways
     wanted = [(optimizer, seed, None) for seed in seeds]
     first = timed(lambda: runner.run_many(suite, profile, wanted[:1]))
@@ -92,7 +90,7 @@ def measure(args) -> dict:
     from pytest_optcheck.engine.fashion_mnist import load_dataset
     from pytest_optcheck.engine.result import first_difference
     from pytest_optcheck.engine.runtime import keras_runtime
-    from pytest_optcheck.engine.training import TracedModels, train, training_arrays
+    from pytest_optcheck.engine.training import Engine, training_arrays
 
     suite = load_suite(args.suite)
     dataset = load_dataset()
@@ -104,9 +102,8 @@ def measure(args) -> dict:
         seeds = range(args.runs)
         ways = {
             "plain fit": lambda s: plain_fit(suite, args.optimizer, s, x, y, args.epochs),
-            "fresh build": lambda s, m=TracedModels(reference=True): train(
-                suite, args.optimizer, s, profile, dataset, models=m),
-            "engine": lambda s, m=TracedModels(): train(suite, args.optimizer, s, profile, dataset, models=m),
+            "fresh build": lambda s, e=Engine(reference=True): e.train(suite, args.optimizer, s, profile, dataset),
+            "engine": lambda s, e=Engine(): e.train(suite, args.optimizer, s, profile, dataset),
         }
         results = {}
         for name, way in ways.items():

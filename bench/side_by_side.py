@@ -58,10 +58,7 @@ def main() -> None:
     # Each pass starts with no compiled model kept, so both pay the same builds and traces.
     one_at_a_time, first = timed_runs(alone, suite, profile, wanted)
     print(f"one at a time:      {one_at_a_time:7.1f} s")
-    from pytest_optcheck.engine.training import forget_kept_models
-
-    forget_kept_models()
-    together = Runner(None, at_once=args.at_once)
+    together = Runner(None, at_once=args.at_once)  # a runner of its own: an engine with nothing kept
     together.dataset_for(suite)
     side_by_side, second = timed_runs(together, suite, profile, wanted)
     print(f"{args.at_once} at a time side by side: {side_by_side:7.1f} s   ratio {side_by_side / one_at_a_time:.2f}")

@@ -128,7 +128,7 @@ def test_reference_names_where_a_run_first_differs_and_fails(capsys, suite_file,
 
     from pytest_optcheck.engine import training
 
-    copy = training._copy_state
+    copy = training.copy_state
 
     def one_ulp_off(model, optimizer, kept):
         copied = copy(model, optimizer, kept)
@@ -137,7 +137,7 @@ def test_reference_names_where_a_run_first_differs_and_fails(capsys, suite_file,
             kernel.assign(np.nextafter(kernel.numpy(), np.inf))
         return copied
 
-    monkeypatch.setattr(training, "_copy_state", one_ulp_off)
+    monkeypatch.setattr(training, "copy_state", one_ulp_off)
     code, out, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adam", "--seed", "0",
                          "--seed", "1", "--seed", "2", "--data-dir", str(tiny_data), "--no-cache",
                          "--runs-at-once", "1", "--reference")

@@ -19,13 +19,13 @@ def tensorflow_loaded(tiny_data, tmp_path_factory):
     """
     from pytest_optcheck.engine.fashion_mnist import load_dataset
     from pytest_optcheck.spec.suite import load_suite
-    from pytest_optcheck.engine.training import train
+    from pytest_optcheck.engine.training import Engine
 
     path = tmp_path_factory.mktemp("warm") / "tiny.toml"
     path.write_text(TINY_SUITE)
     suite = load_suite(path)
     profile = suite.profile("other")
-    train(suite, "adam", 0, profile, load_dataset(tiny_data))
+    Engine().train(suite, "adam", 0, profile, load_dataset(tiny_data))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_optcheck.engine.fashion_mnist import load_dataset
 from pytest_optcheck.engine.result import RunResult
-from pytest_optcheck.engine.training import Halted, TracedModels, halt_runs, train
+from pytest_optcheck.engine.training import Engine, Halted
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.runs.progress import Progress
 from pytest_optcheck.runs.runner import SIDE_BY_SIDE, Runner, runs_at_once
@@ -38,31 +38,34 @@ def test_a_run_trained_side_by_side_has_the_numbers_it_has_alone(suite, tiny_dat
 
     dataset = load_dataset(tiny_data)
     for (name, seed, nudge), run in zip(wanted, together):
-        alone = train(suite, name, seed, profile, dataset, nudge=nudge, models=TracedModels(reference=True))
+        alone = Engine(reference=True).train(suite, name, seed, profile, dataset, nudge=nudge)
         assert (run.optimizer, run.seed, run.nudge) == (name, seed, nudge)
         assert run.history == alone.history, f"{name} seed {seed} nudge {nudge}"
         assert run.test == alone.test
 
 
-def _fake_train(failing_seed: int, calls: list[int]):
+class FailingEngine(Engine):
     """A stand-in for training: a short sleep (so runs overlap), then a run, or an error for one seed."""
-    def fake(suite, optimizer, seed, profile, dataset, *, key="", nudge=None, on_epoch=None, models=None):
-        calls.append(seed)
+
+    def __init__(self, failing_seed: int):
+        super().__init__()
+        self.failing_seed = failing_seed
+        self.calls: list[int] = []
+
+    def train(self, suite, optimizer, seed, profile, dataset, *, key="", nudge=None, on_epoch=None):
+        self.calls.append(seed)
         time.sleep(0.05)
-        if seed == failing_seed:
+        if seed == self.failing_seed:
             raise OptcheckError(f"seed {seed} cannot train")
         history = {m: [0.5] for m in suite.training.epoch_metrics}
         return RunResult(optimizer, seed, profile.name, 1, 10, history, [0.1], None, None, {}, key=key, nudge=nudge)
-    return fake
 
 
 def test_a_failing_run_raises_in_order_once_the_others_are_trained_and_kept(suite, tiny_data, tmp_path, monkeypatch):
-    from pytest_optcheck.engine import training
-
-    calls: list[int] = []
-    monkeypatch.setattr(training, "train", _fake_train(1, calls))
+    engine = FailingEngine(1)
+    calls = engine.calls
     monkeypatch.setattr("pytest_optcheck.engine.names.check_before_training", lambda suite, optimizer: None)
-    runner = Runner(tmp_path / "cache", data_dir=tiny_data, at_once=2)
+    runner = Runner(tmp_path / "cache", data_dir=tiny_data, at_once=2, engine=engine)
     profile = suite.profile("small")
     with pytest.raises(OptcheckError, match="seed 1 cannot train"):
         runner.run_many(suite, profile, [("sgd", seed, None) for seed in (0, 1, 2, 3)])
@@ -79,33 +82,32 @@ def test_a_failing_run_raises_in_order_once_the_others_are_trained_and_kept(suit
 def test_a_halt_stops_a_run_at_the_end_of_its_epoch_and_caches_nothing(suite, tiny_data, tmp_path):
     runner = Runner(tmp_path / "cache", data_dir=tiny_data)
     profile = suite.profile("small")
-    halt_runs()
+    runner.engine.halt_runs()
     try:
         with pytest.raises(Halted, match="after epoch 1"):
             runner.run(suite, "sgd", 0, profile)
     finally:
-        halt_runs(False)
+        runner.engine.halt_runs(False)
     assert not runner.is_cached(suite, "sgd", 0, profile)
     assert len(runner.run(suite, "sgd", 0, profile).history["loss"]) == profile.epochs  # trains again afterwards
 
 
 def test_ctrl_c_while_runs_train_side_by_side_halts_them(suite, tiny_data, tmp_path, monkeypatch):
     """The waiting thread is interrupted; the runs stop at their next epoch and nothing is cached."""
-    from pytest_optcheck.engine import training
-
     started = threading.Event()
 
-    def slow(suite, optimizer, seed, profile, dataset, *, key="", nudge=None, on_epoch=None, models=None):
-        started.set()
-        for _ in range(200):  # an epoch every 10 ms, each ending where a halt is noticed
-            time.sleep(0.01)
-            if training._HALTING.is_set():
-                raise Halted("stopped")
-        raise AssertionError("the run was never halted")
+    class SlowEngine(Engine):
+        def train(self, suite, optimizer, seed, profile, dataset, *, key="", nudge=None, on_epoch=None):
+            started.set()
+            for _ in range(200):  # an epoch every 10 ms, each ending where a halt is noticed
+                time.sleep(0.01)
+                if self.halted:
+                    raise Halted("stopped")
+            raise AssertionError("the run was never halted")
 
-    monkeypatch.setattr(training, "train", slow)
     monkeypatch.setattr("pytest_optcheck.engine.names.check_before_training", lambda suite, optimizer: None)
-    runner = Runner(tmp_path / "cache", data_dir=tiny_data, at_once=2)
+    engine = SlowEngine()
+    runner = Runner(tmp_path / "cache", data_dir=tiny_data, at_once=2, engine=engine)
     profile = suite.profile("small")
 
     def interrupted(future, timeout=None):  # Ctrl-C lands while the caller waits for the first run
@@ -116,7 +118,7 @@ def test_ctrl_c_while_runs_train_side_by_side_halts_them(suite, tiny_data, tmp_p
     with pytest.raises(KeyboardInterrupt):
         runner.run_many(suite, profile, [("sgd", seed, None) for seed in (0, 1, 2)])
     monkeypatch.undo()
-    assert not training._HALTING.is_set()  # runs may train again
+    assert not engine.halted  # runs may train again
     assert not any(runner.is_cached(suite, "sgd", seed, profile) for seed in (0, 1, 2))
 
 

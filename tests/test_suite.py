@@ -189,12 +189,12 @@ def test_tolerance_for_an_unknown_metric(tmp_path):
 
 def test_optimizer_that_refuses_its_values(tmp_path, tiny_data):
     from pytest_optcheck.engine.fashion_mnist import load_dataset
-    from pytest_optcheck.engine.training import train
+    from pytest_optcheck.engine.training import Engine
 
     suite = load_suite(write(tmp_path, TINY_SUITE.replace("{ learning_rate = 0.001 }",
                                                           "{ learning_rate = 0.001, momentum = 2.0 }")))
     with pytest.raises(OptcheckError, match=r"optimizers.sgd: SGD\(\*\*kwargs\) failed: .*momentum"):
-        train(suite, "sgd", 0, suite.profile("small"), load_dataset(tiny_data))
+        Engine().train(suite, "sgd", 0, suite.profile("small"), load_dataset(tiny_data))
 
 
 @pytest.mark.parametrize("tables, problem", [

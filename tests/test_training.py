@@ -6,7 +6,7 @@ from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.engine.fashion_mnist import load_dataset
 from pytest_optcheck.spec.suite import load_suite, replace_profile
 from pytest_optcheck.engine.training import (
-    STEPS_PER_EXECUTION, compiled_model, default_steps_per_execution, fit_arguments, train, training_arrays,
+    STEPS_PER_EXECUTION, Engine, compiled_model, default_steps_per_execution, fit_arguments, training_arrays,
 )
 
 
@@ -20,16 +20,22 @@ def setup(tiny_data, tmp_path_factory):
     return suite, suite.profile("small"), load_dataset(tiny_data)
 
 
-def test_same_seed_twice_gives_identical_runs(setup):
+@pytest.fixture(scope="module")
+def engine():
+    """One engine for the module's runs, as a session's runner has: later runs train on kept models."""
+    return Engine()
+
+
+def test_same_seed_twice_gives_identical_runs(setup, engine):
     suite, profile, dataset = setup
-    first = train(suite, "adam", 0, profile, dataset)
-    second = train(suite, "adam", 0, profile, dataset)
+    first = engine.train(suite, "adam", 0, profile, dataset)
+    second = engine.train(suite, "adam", 0, profile, dataset)
     assert first.history == second.history and first.test == second.test
-    other = train(suite, "adam", 1, profile, dataset)
+    other = engine.train(suite, "adam", 1, profile, dataset)
     assert other.history != first.history
 
 
-def test_engine_equals_plain_model_fit(setup):
+def test_engine_equals_plain_model_fit(setup, engine):
     """What a user would write by hand, with no steps_per_execution, gives the same bits."""
     from pytest_optcheck.engine.runtime import tensorflow
 
@@ -46,9 +52,9 @@ def test_engine_equals_plain_model_fit(setup):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.001),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     plain = model.fit(x64, y, batch_size=32, epochs=profile.epochs, validation_split=0.1, shuffle=True, verbose=0)
-    engine = train(suite, "sgd", 0, profile, dataset)
+    run = engine.train(suite, "sgd", 0, profile, dataset)
     for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        assert engine.history[metric] == plain.history[metric]
+        assert run.history[metric] == plain.history[metric]
 
 
 @pytest.mark.parametrize("version, steps", [
@@ -84,9 +90,9 @@ def test_steps_per_call_do_not_change_the_numbers(setup, tmp_path):
     assert engine_history == plain_history and engine_scores == plain_scores
 
 
-def test_run_records_epochs_test_metrics_and_environment(setup):
+def test_run_records_epochs_test_metrics_and_environment(setup, engine):
     suite, profile, dataset = setup
-    result = train(suite, "sgd", 1, profile, dataset)
+    result = engine.train(suite, "sgd", 1, profile, dataset)
     assert all(len(result.history[m]) == profile.epochs for m in result.history)
     assert len(result.epoch_seconds) == profile.epochs and all(s > 0 for s in result.epoch_seconds)
     assert set(result.test) == {"loss", "accuracy"}
@@ -94,14 +100,14 @@ def test_run_records_epochs_test_metrics_and_environment(setup):
     assert {"python", "tensorflow", "keras", "numpy", "platform", "cpu"} <= set(result.environment)
 
 
-def test_divergence_stops_the_run(setup, tmp_path):
+def test_divergence_stops_the_run(setup, engine, tmp_path):
     suite, profile, dataset = setup
     from conftest import TINY_SUITE
 
     path = tmp_path / "s.toml"
     path.write_text(TINY_SUITE.replace("{ learning_rate = 0.01 }", "{ learning_rate = 1e30 }"))
     blowup = load_suite(path)
-    result = train(blowup, "adam", 0, blowup.profile("small"), dataset)
+    result = engine.train(blowup, "adam", 0, blowup.profile("small"), dataset)
     assert result.diverged_at == 1 and result.test is None
     assert len(result.history["loss"]) == 1
 
@@ -139,21 +145,18 @@ def test_a_metric_keras_logs_under_another_name_is_named(tmp_path):
 
 def test_a_kept_model_trains_bit_identically_to_a_fresh_build(setup):
     """Reusing a compiled model across runs changes no number, in any order, nudged or not."""
-    from pytest_optcheck.engine.training import TracedModels
-
     suite, profile, dataset = setup
-    fresh, kept = TracedModels(reference=True), TracedModels()
+    fresh, kept = Engine(reference=True), Engine()
     for name in ("sgd", "adam"):
         for seed, nudge in ((2, None), (0, None), (0, 1), (1, 2), (2, None)):
-            a = train(suite, name, seed, profile, dataset, nudge=nudge, models=fresh)
-            b = train(suite, name, seed, profile, dataset, nudge=nudge, models=kept)
+            a = fresh.train(suite, name, seed, profile, dataset, nudge=nudge)
+            b = kept.train(suite, name, seed, profile, dataset, nudge=nudge)
             assert a.history == b.history and a.test == b.test, (name, seed, nudge)
-    assert len(kept.kept()) == 2  # one compiled model per optimizer served all its runs
+    assert len(kept.models.kept()) == 2  # one compiled model per optimizer served all its runs
 
 
 def test_a_model_that_differs_from_seed_to_seed_trains_on_a_fresh_build(setup, tmp_path, monkeypatch):
     """A kept model serves only runs whose model has the same variables; others build fresh, same numbers."""
-    from pytest_optcheck.engine.training import TracedModels
     from pytest_optcheck.spec.suite import load_suite
 
     from conftest import TINY_SUITE
@@ -170,28 +173,26 @@ def test_a_model_that_differs_from_seed_to_seed_trains_on_a_fresh_build(setup, t
     path.write_text(TINY_SUITE.replace("[model]\nhidden_units = [16]", '[model]\nfactory = "seedwidth:make"'))
     suite = load_suite(path)
     _, profile, dataset = setup
-    fresh, kept = TracedModels(reference=True), TracedModels()
+    fresh, kept = Engine(reference=True), Engine()
     for seed in (0, 1, 0):
-        a = train(suite, "sgd", seed, profile, dataset, models=fresh)
-        b = train(suite, "sgd", seed, profile, dataset, models=kept)
+        a = fresh.train(suite, "sgd", seed, profile, dataset)
+        b = kept.train(suite, "sgd", seed, profile, dataset)
         assert a.history == b.history, seed
-    assert len(kept.kept()) == 1  # each fresh build took the unlike model's place; none piled up
+    assert len(kept.models.kept()) == 1  # each fresh build took the unlike model's place; none piled up
 
 
 def test_a_kept_model_never_serves_an_optimizer_with_other_hyperparameters(setup):
     """A kept model has the optimizer's hyperparameters traced in: a changed beta_1 (same variables) trains anew."""
     import dataclasses
 
-    from pytest_optcheck.engine.training import TracedModels
-
     suite, profile, dataset = setup
-    kept = TracedModels()
-    plain = train(suite, "adam", 0, profile, dataset, models=kept)
+    kept = Engine()
+    plain = kept.train(suite, "adam", 0, profile, dataset)
     spec = suite.optimizer("adam")
     changed = dataclasses.replace(suite, optimizers={**suite.optimizers, "adam": dataclasses.replace(
         spec, kwargs={**spec.kwargs, "beta_1": 0.5})})
-    mutated = train(changed, "adam", 0, profile, dataset, models=kept)
-    fresh = train(changed, "adam", 0, profile, dataset, models=TracedModels(reference=True))
+    mutated = kept.train(changed, "adam", 0, profile, dataset)
+    fresh = Engine(reference=True).train(changed, "adam", 0, profile, dataset)
     assert mutated.history == fresh.history != plain.history
 
 
@@ -199,16 +200,14 @@ def test_a_diverging_run_stops_at_the_same_epoch_on_a_kept_model(setup):
     """A run whose loss turns non-finite stops after that epoch and has no test scores, kept or fresh."""
     import dataclasses
 
-    from pytest_optcheck.engine.training import TracedModels
-
     suite, profile, dataset = setup
     spec = suite.optimizer("sgd")
     wild = dataclasses.replace(suite, optimizers={**suite.optimizers, "sgd": dataclasses.replace(
         spec, kwargs={"learning_rate": float("nan")})})  # every weight NaN after one step
-    kept, fresh = TracedModels(), TracedModels(reference=True)
-    train(suite, "sgd", 1, profile, dataset, models=kept)  # something kept first
-    a = train(wild, "sgd", 0, profile, dataset, models=kept)
-    b = train(wild, "sgd", 0, profile, dataset, models=fresh)
+    kept, fresh = Engine(), Engine(reference=True)
+    kept.train(suite, "sgd", 1, profile, dataset)  # something kept first
+    a = kept.train(wild, "sgd", 0, profile, dataset)
+    b = fresh.train(wild, "sgd", 0, profile, dataset)
     assert a.diverged_at == b.diverged_at == 1 and a.test is None and b.test is None
     assert a.to_json()["history"] == b.to_json()["history"]
     assert len(a.epoch_seconds) == 1
@@ -219,13 +218,11 @@ def test_on_jax_runs_train_on_kept_epoch_programs(setup):
     import keras
 
     from pytest_optcheck.engine.compiled import EpochProgram
-    from pytest_optcheck.engine.training import TracedModels
-
     suite, profile, dataset = setup
-    kept = TracedModels()
-    train(suite, "adam", 0, profile, dataset, models=kept)
+    kept = Engine()
+    kept.train(suite, "adam", 0, profile, dataset)
     kind = EpochProgram if keras.backend.backend() == "jax" else keras.Model
-    assert kept.kept() and all(isinstance(v, kind) for v in kept.kept())
+    assert kept.models.kept() and all(isinstance(v, kind) for v in kept.models.kept())
 
 
 def test_the_backend_is_asked_for_deterministic_kernels():
@@ -251,14 +248,12 @@ def test_without_the_jax_trainer_parts_runs_train_with_fit_and_the_same_numbers(
     import keras
 
     from pytest_optcheck.engine import compiled
-    from pytest_optcheck.engine.training import TracedModels
-
     suite, profile, dataset = setup
     monkeypatch.setattr(compiled, "available", lambda: False)
-    kept = TracedModels()
-    a = train(suite, "sgd", 0, profile, dataset, models=kept)
-    b = train(suite, "sgd", 0, profile, dataset, models=TracedModels(reference=True))
+    kept = Engine()
+    a = kept.train(suite, "sgd", 0, profile, dataset)
+    b = Engine(reference=True).train(suite, "sgd", 0, profile, dataset)
     assert a.history == b.history and a.test == b.test
-    assert not any(isinstance(v, compiled.EpochProgram) for v in kept.kept())
+    assert not any(isinstance(v, compiled.EpochProgram) for v in kept.models.kept())
     if keras.backend.backend() == "jax":
-        assert not kept.kept()  # on JAX fit builds fresh: nothing is kept
+        assert not kept.models.kept()  # on JAX fit builds fresh: nothing is kept

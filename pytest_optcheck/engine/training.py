@@ -61,21 +61,8 @@ def default_steps_per_execution(keras_version: str) -> int:
     return 1
 
 
-# Set while runs training side by side in threads are to stop (the user pressed Ctrl-C):
-# each stops at the end of its epoch, and nothing of it is cached.
-_HALTING = threading.Event()
-
-
 class Halted(Exception):
-    """A run stopped before its end: the runs training beside it were halted (`halt_runs`)."""
-
-
-def halt_runs(halting: bool = True) -> None:
-    """Stop every run training now at the end of its epoch (Halted); `False`: let runs train again."""
-    if halting:
-        _HALTING.set()
-    else:
-        _HALTING.clear()
+    """A run stopped before its end: the runs training beside it were halted (`Engine.halt_runs`)."""
 
 
 class SeedingTurn:
@@ -88,11 +75,12 @@ class SeedingTurn:
     inside it; after it, a TensorFlow run draws nothing from the process's seeds.
     On JAX the engine draws each epoch's order from NumPy's global generator, so a
     JAX run keeps its turn to the end.
+
+    `lock`: the engine's, shared by the turns of every run it trains.
     """
 
-    _lock = threading.Lock()
-
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
         self._held = False
 
     def __enter__(self) -> SeedingTurn:
@@ -234,7 +222,7 @@ class TracedModels:
             kept = idle.pop() if idle else None
         if kept is not None:
             opt.build(fresh.trainable_variables)
-            if _copy_state(fresh, opt, kept):
+            if copy_state(fresh, opt, kept):
                 return kept
             with self._lock:  # a model unlike this seed's: the fresh build is kept in its place
                 del self._keys[id(kept)]
@@ -295,7 +283,7 @@ class TracedModels:
         return fresh, opt, key
 
 
-def _copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
+def copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
     """Copy a fresh model's and built optimizer's values into `kept`; False (nothing copied) if they differ in shape."""
     pairs = list(zip(kept.variables, model.variables)) + list(zip(kept.optimizer.variables, optimizer.variables))
     if (len(kept.variables) != len(model.variables) or len(kept.optimizer.variables) != len(optimizer.variables)
@@ -306,69 +294,86 @@ def _copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
     return True
 
 
-_MODELS = TracedModels()
+class Engine:
+    """What training keeps from run to run, owned by whoever trains (the runner: one engine per runner).
 
+    - `models`: the compiled models (on JAX, epoch programs) kept between runs (`TracedModels`);
+    - the halt: while set (`halt_runs`), every run training stops at the end of its epoch;
+    - the seeding turns' lock: the engine's runs, side by side in threads, take turns through
+      process-wide seeding (`SeedingTurn`). Runs of two engines must not train at once in one process.
 
-def forget_kept_models() -> None:
-    """Drop every compiled model and program kept so far: the next run of each optimizer builds
-    and traces again, as a session's first does (benchmarks time each way from there)."""
-    global _MODELS
-    _MODELS = TracedModels()
-
-
-def train(suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
-          nudge: int | None = None, on_epoch: Callable[[int], None] | None = None,
-          models: TracedModels | None = None) -> RunResult:
-    """Train one run and record per-epoch metrics and seconds, then test metrics.
-
-    `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
-    to measure the run's sensitivity to rounding. `on_epoch(epoch)`: called after each epoch.
-    `models`: where compiled models are kept between runs (default: one per process).
-    Safe to call from several threads at once (see `SeedingTurn`).
+    `reference`, `steps_per_execution`: as for `TracedModels` (a reference engine trains the plain way).
     """
-    models = _MODELS if models is None else models
-    x, y = training_arrays(dataset, profile)
-    with SeedingTurn() as turn:
-        on_program = models.program(suite, optimizer, seed, nudge)
-        if on_program is not None:
-            model, program = on_program
-            training = suite.training
-            fitted = compiled.fit(program, model, x, y, epochs=profile.epochs, batch_size=training.batch_size,
-                                  validation_split=training.validation_split, shuffle=training.shuffle,
-                                  test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
-        else:
-            model = models.model(suite, optimizer, seed, nudge)
-            try:
-                fitted = _fit(model, x, y, profile.epochs, suite, dataset, on_epoch, turn)
-            finally:
-                models.done(model)
-    history = epoch_history(fitted.history, suite)
-    test = None if fitted.test is None else {
-        m: float(fitted.test[m]) for m in ("loss", *suite.training.metrics) if m in fitted.test}
-    if models.reference:
-        import keras
 
-        keras.backend.clear_session()
-    return RunResult(
-        optimizer=optimizer,
-        seed=seed,
-        profile=profile.name,
-        epochs=profile.epochs,
-        train_samples=len(x),
-        history=history,
-        epoch_seconds=fitted.seconds,
-        test=test,
-        diverged_at=fitted.diverged_at,
-        environment=environment(),
-        key=key,
-        nudge=nudge,
-    )
+    def __init__(self, *, reference: bool = False, steps_per_execution: int | None = None):
+        self.models = TracedModels(reference=reference, steps_per_execution=steps_per_execution)
+        self._halting = threading.Event()
+        self._seeding = threading.Lock()
+
+    def halt_runs(self, halting: bool = True) -> None:
+        """Stop every run training now at the end of its epoch (Halted); `False`: let runs train again."""
+        if halting:
+            self._halting.set()
+        else:
+            self._halting.clear()
+
+    @property
+    def halted(self) -> bool:
+        """Runs are to stop at the end of their epoch (`halt_runs`)."""
+        return self._halting.is_set()
+
+    def train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
+              nudge: int | None = None, on_epoch: Callable[[int], None] | None = None) -> RunResult:
+        """Train one run and record per-epoch metrics and seconds, then test metrics.
+
+        `nudge`: move every initial weight by one ulp with this nudge seed (see `nudge.py`),
+        to measure the run's sensitivity to rounding. `on_epoch(epoch)`: called after each epoch.
+        Safe to call from several threads at once (see `SeedingTurn`).
+        """
+        models = self.models
+        x, y = training_arrays(dataset, profile)
+        with SeedingTurn(self._seeding) as turn:
+            on_program = models.program(suite, optimizer, seed, nudge)
+            if on_program is not None:
+                model, program = on_program
+                training = suite.training
+                fitted = compiled.fit(program, model, x, y, epochs=profile.epochs, batch_size=training.batch_size,
+                                      validation_split=training.validation_split, shuffle=training.shuffle,
+                                      test=(dataset.x_test, dataset.y_test), on_epoch=on_epoch)
+            else:
+                model = models.model(suite, optimizer, seed, nudge)
+                try:
+                    fitted = _fit(model, x, y, profile.epochs, suite, dataset, on_epoch, turn, self._halting)
+                finally:
+                    models.done(model)
+        history = epoch_history(fitted.history, suite)
+        test = None if fitted.test is None else {
+            m: float(fitted.test[m]) for m in ("loss", *suite.training.metrics) if m in fitted.test}
+        if models.reference:
+            import keras
+
+            keras.backend.clear_session()
+        return RunResult(
+            optimizer=optimizer,
+            seed=seed,
+            profile=profile.name,
+            epochs=profile.epochs,
+            train_samples=len(x),
+            history=history,
+            epoch_seconds=fitted.seconds,
+            test=test,
+            diverged_at=fitted.diverged_at,
+            environment=environment(),
+            key=key,
+            nudge=nudge,
+        )
 
 
 def _fit(model: Any, x: Any, y: Any, epochs: int, suite: Suite, dataset: Dataset,
-         on_epoch: Callable[[int], None] | None, turn: SeedingTurn | None = None) -> Fitted:
+         on_epoch: Callable[[int], None] | None, turn: SeedingTurn | None = None,
+         halting: threading.Event | None = None) -> Fitted:
     """Keras's own `fit` and `evaluate` on a compiled model; `turn` ends once fit has drawn its shuffle order."""
-    clock = epoch_clock(on_epoch, turn)
+    clock = epoch_clock(on_epoch, turn, halting)
     # Read before `evaluate`: Keras 3.0 empties `model.history` when it evaluates.
     history = dict(model.fit(x, y, epochs=epochs, callbacks=[clock], **fit_arguments(suite.training)).history)
     test = None
@@ -388,11 +393,13 @@ def epoch_history(logged: dict[str, list], suite: Suite) -> dict[str, list[float
     return {m: [float(v) for v in logged.get(m, [])] for m in suite.training.epoch_metrics}
 
 
-def epoch_clock(on_epoch: Callable[[int], None] | None = None, turn: SeedingTurn | None = None) -> Any:
+def epoch_clock(on_epoch: Callable[[int], None] | None = None, turn: SeedingTurn | None = None,
+                halting: threading.Event | None = None) -> Any:
     """A Keras callback: wall seconds per epoch, and a stop at the first non-finite loss.
 
     `turn`: the run's seeding turn, ended when training begins (fit has built its data
-    pipeline, and with it the shuffle order, by then).
+    pipeline, and with it the shuffle order, by then). `halting`: the engine's halt, raising
+    `Halted` at the end of an epoch while it is set.
 
     Defined inside a function so that importing this module does not import Keras.
     """
@@ -412,7 +419,7 @@ def epoch_clock(on_epoch: Callable[[int], None] | None = None, turn: SeedingTurn
             self._start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            if _HALTING.is_set():
+            if halting is not None and halting.is_set():
                 raise Halted(f"stopped after epoch {epoch + 1}: the session was interrupted")
             self.seconds.append(round(time.perf_counter() - self._start, 4))
             if not math.isfinite(float((logs or {}).get("loss", 0.0))):

@@ -173,7 +173,7 @@ def _train_task(run: RemoteRun, allow_download: bool) -> tuple[dict[str, Any], s
 
     from pytest_optcheck.engine.names import check_before_training
     from pytest_optcheck.engine.sources import load
-    from pytest_optcheck.engine.training import train
+    from pytest_optcheck.engine.training import Engine
 
     spec = run.suite.data
     dataset = load(spec.source, spec.kwargs, where=str(run.suite.path), folder=spec.dir,
@@ -183,7 +183,8 @@ def _train_task(run: RemoteRun, allow_download: bool) -> tuple[dict[str, Any], s
         raise OptcheckError(f"the data on Ray node {node} differs from the driver's ({dataset.origin}); "
                             "give every node the same files")
     check_before_training(run.suite, run.optimizer)
-    result = train(run.suite, run.optimizer, run.seed, run.profile, dataset, key=run.key, nudge=run.nudge)
+    # The worker process trains this one run (max_calls=1): an engine of its own.
+    result = Engine().train(run.suite, run.optimizer, run.seed, run.profile, dataset, key=run.key, nudge=run.nudge)
     return result.to_json(), node, time.monotonic() - start
 
 

@@ -25,7 +25,7 @@ from pytest_optcheck.runs.progress import Progress, RunLabel
 from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
 
 if TYPE_CHECKING:
-    from pytest_optcheck.engine.training import TracedModels
+    from pytest_optcheck.engine.training import Engine
     from pytest_optcheck.runs.cluster import RemoteRun, RemoteTrainer
 
 # Runs a TensorFlow process trains side by side unless told otherwise: on 2 cores, two
@@ -57,12 +57,15 @@ class Runner:
     """Hands out runs for (suite, optimizer, seed, profile); trains only what is not cached."""
 
     def __init__(self, cache_root: Path | str | None, *, data_dir: str | os.PathLike | None = None,
-                 allow_download: bool = False, at_once: int | None = 1, remote: RemoteTrainer | None = None):
+                 allow_download: bool = False, at_once: int | None = 1, remote: RemoteTrainer | None = None,
+                 engine: Engine | None = None):
         """`at_once`: runs `run_many` trains side by side, as asked of `runs_at_once` (None: its
         default), decided when first needed: the session has chosen its backend by then.
-        `remote`: a Ray cluster that trains every run not cached, instead of this process."""
+        `remote`: a Ray cluster that trains every run not cached, instead of this process.
+        `engine`: what trains runs in this process (default: an engine of its own, made when first needed)."""
         self.cache = RunCache(cache_root)
         self.remote = remote
+        self._engine = engine
         self.trained_on_cluster = 0  # runs the Ray cluster trained for this session
         self._asked_at_once = at_once
         self._at_once: int | None = None
@@ -83,6 +86,15 @@ class Runner:
         if self._at_once is None:
             self._at_once = runs_at_once(self._asked_at_once)
         return self._at_once
+
+    @property
+    def engine(self) -> Engine:
+        """The runner's engine: the models it keeps between runs, the halt of its runs."""
+        if self._engine is None:
+            from pytest_optcheck.engine.training import Engine
+
+            self._engine = Engine()
+        return self._engine
 
     @property
     def dataset(self) -> Dataset:
@@ -157,10 +169,10 @@ class Runner:
     def _side_by_side(self, profile: Profile, to_train: list[Asked]) -> None:
         """Train these runs in `at_once` threads; a failure is kept for `run` to raise in order."""
         from pytest_optcheck.engine.runtime import keras_runtime, native_log
-        from pytest_optcheck.engine.training import halt_runs
 
         for suite, *_ in to_train:
             self.dataset_for(suite)  # loaded once, before the threads ask for it
+        engine = self.engine  # made once, before the threads ask for it
         with native_log(self.native_log):
             keras_runtime()  # the backend starts, and is configured, once
             try:
@@ -171,12 +183,12 @@ class Runner:
                         for future in futures:
                             future.exception()  # waits; what went wrong is raised again, in order, by `run`
                     except BaseException:  # Ctrl-C: the threads stop at their next epoch, caching nothing
-                        halt_runs()
+                        engine.halt_runs()
                         for future in futures:
                             future.cancel()
                         raise
             finally:
-                halt_runs(False)
+                engine.halt_runs(False)
 
     def _on_cluster(self, profile: Profile, to_train: list[Asked]) -> None:
         """Train these runs as Ray tasks; each is cached as it comes back, a failure kept for `run` to raise."""
@@ -220,21 +232,19 @@ class Runner:
         What the engine's runs must be bit-identical to; `optcheck run --reference` compares them.
         Call it while no other run trains: it ends by clearing Keras's session.
         """
-        from pytest_optcheck.engine.training import TracedModels
+        from pytest_optcheck.engine.training import Engine
 
         key = self.key(suite, optimizer, seed, profile)
-        plain = TracedModels(reference=True, steps_per_execution=1)
+        plain = Engine(reference=True, steps_per_execution=1)
         return self._train(suite, optimizer, seed, profile, key, None, plain)
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
-               nudge: int | None, models: TracedModels | None = None) -> RunResult:
+               nudge: int | None, engine: Engine | None = None) -> RunResult:
+        """Train the run on `engine` (default: the runner's; training imports TensorFlow, only when something trains)."""
         from pytest_optcheck.engine.names import check_before_training
         from pytest_optcheck.engine.runtime import native_log
-        from pytest_optcheck.engine.training import (
-            train,  # imports TensorFlow: only when something trains
-        )
 
-        if self.remote is not None and models is None:  # one run asked for alone: a task of its own
+        if self.remote is not None and engine is None:  # one run asked for alone: a task of its own
             self._on_cluster(profile, [(suite, optimizer, seed, nudge)])
             if key in self._failed:
                 raise self._failed.pop(key)
@@ -252,9 +262,9 @@ class Runner:
             if progress is not None:
                 progress.run_started(label, profile.epochs)
             try:
-                result = train(suite, optimizer, seed, profile, self.dataset_for(suite), key=key, nudge=nudge,
-                               on_epoch=None if progress is None else lambda epoch: progress.epoch_done(label, epoch),
-                               models=models)
+                result = (engine if engine is not None else self.engine).train(
+                    suite, optimizer, seed, profile, self.dataset_for(suite), key=key, nudge=nudge,
+                    on_epoch=None if progress is None else lambda epoch: progress.epoch_done(label, epoch))
             except BaseException:
                 if progress is not None:
                     progress.run_stopped(label)
