@@ -369,6 +369,21 @@ class Engine:
         )
 
 
+def process_engine() -> Engine:
+    """The engine every pytest session of this process shares (`Runner(share_engine=True)`).
+
+    Building and tracing a model costs seconds; sessions run one after another in one
+    process (pytester's inner runs, a notebook) reuse the models the first compiled. Runs
+    of two engines must not train at once in one process, and sessions never overlap.
+    """
+    if not _PROCESS_ENGINE:
+        _PROCESS_ENGINE.append(Engine())
+    return _PROCESS_ENGINE[0]
+
+
+_PROCESS_ENGINE: list[Engine] = []  # at most one, made when a session first trains
+
+
 def _fit(model: Any, x: Any, y: Any, epochs: int, suite: Suite, dataset: Dataset,
          on_epoch: Callable[[int], None] | None, turn: SeedingTurn | None = None,
          halting: threading.Event | None = None) -> Fitted:

@@ -111,6 +111,7 @@ class OptcheckSession:
         self.options = options
         self.rootdir = rootdir
         self.runner = Runner(options.cache_root, data_dir=options.data_dir, allow_download=options.allow_download,
+                             share_engine=True,
                              at_once=options.runs_at_once)
         self.curve_status: dict[str, str] = {}  # "suite/profile/optimizer" -> identical, missing, updated...
         self.updates: list[BaselineWrite] = []

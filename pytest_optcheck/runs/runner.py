@@ -58,14 +58,16 @@ class Runner:
 
     def __init__(self, cache_root: Path | str | None, *, data_dir: str | os.PathLike | None = None,
                  allow_download: bool = False, at_once: int | None = 1, remote: RemoteTrainer | None = None,
-                 engine: Engine | None = None):
+                 engine: Engine | None = None, share_engine: bool = False):
         """`at_once`: runs `run_many` trains side by side, as asked of `runs_at_once` (None: its
         default), decided when first needed: the session has chosen its backend by then.
         `remote`: a Ray cluster that trains every run not cached, instead of this process.
-        `engine`: what trains runs in this process (default: an engine of its own, made when first needed)."""
+        `engine`: what trains runs in this process (default: an engine of its own, made when first needed;
+        with `share_engine`, the process's engine, whose compiled models every such runner reuses)."""
         self.cache = RunCache(cache_root)
         self.remote = remote
         self._engine = engine
+        self._share_engine = share_engine
         self.trained_on_cluster = 0  # runs the Ray cluster trained for this session
         self._asked_at_once = at_once
         self._at_once: int | None = None
@@ -91,9 +93,9 @@ class Runner:
     def engine(self) -> Engine:
         """The runner's engine: the models it keeps between runs, the halt of its runs."""
         if self._engine is None:
-            from pytest_optcheck.engine.training import Engine
+            from pytest_optcheck.engine.training import Engine, process_engine
 
-            self._engine = Engine()
+            self._engine = process_engine() if self._share_engine else Engine()
         return self._engine
 
     @property
