@@ -241,7 +241,10 @@ class OptcheckSession:
             # Known only now that the rates are: every optimizer's runs on the profile's seeds, together.
             self._tuned_planned.add(key)
             profile = self.profile(suite)
-            self._add_planned(tuned, [(name, seed, None) for name in tuned.optimizers for seed in profile.seeds])
+            runs = [(name, seed, None) for name in tuned.optimizers for seed in profile.seeds]
+            self._add_planned(tuned, runs)
+            if self.runner.progress is not None:  # the estimate grows by them as soon as they are known
+                self._plan(self.runner.progress, tuned, profile, runs)
         return tuned
 
     def _queue_selection(self, suite: Suite) -> None:
