@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +164,12 @@ def test_an_optimizer_can_stay_untuned(tmp_path):
     suite = load_suite(path)
     assert list(suite.tuned_optimizers(suite.profile("tuned"))) == ["fast"]
     assert suite.tuned_optimizers(suite.profile("plain")) == {}
+
+
+def test_optcheck_sensitivity_refuses_a_tuned_profile_naming_the_fix():
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "pytest_optcheck.cli", "sensitivity", "--suite", "article",
+                             "--profile", "tuned"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "optcheck sensitivity --profile tuned: a tuned profile's baselines were trained at the rates" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -217,6 +217,11 @@ def command_sensitivity(args: argparse.Namespace) -> int:
 
     suite, names, runner = training_setup(args, "optcheck sensitivity")
     profile = suite.profile(args.profile)
+    if profile.tune is not None:
+        raise OptcheckError(
+            f"optcheck sensitivity --profile {profile.name}: a tuned profile's baselines were trained at the rates "
+            "its selection chose, and the mutations here would train at the suite's own: run it on an untuned "
+            "profile of the same size (for the article suite, ci)")
     study = Sensitivity(suite, profile, args.baselines or find_project().baselines(), runner)
     for name in names:
         study.recorded(name)  # every baseline must exist before hours of training
