@@ -103,6 +103,14 @@ def test_fast_beats_slow_at_their_own_rates_but_not_once_each_is_tuned(story):
     again.assert_outcomes(passed=2, failed=1)
     has_lines(again, "curves: 2 identical")
 
+    # A damaged selection is said, with the fix, and curves are then checked at this session's points.
+    stored = story.path / "baselines/story/tuned/selection.json"
+    stored.write_text("{ half a file")
+    damaged = story.run_story("--optcheck-profile", "tuned", "-k", "curve")
+    damaged.assert_outcomes(passed=2)
+    has_lines(damaged, "the stored selection is damaged, so curves used these points: ",
+              "selection.json: baseline is not valid JSON", "--optcheck-update")
+
 
 def test_a_best_point_on_the_grid_edge_leaves_the_claims_undecided_naming_the_fix(story):
     narrow = STORY.replace("tune = { learning_rate = [1, 10, 100, 1000, 6000] }", "tune = { learning_rate = [1, 3, 10] }")

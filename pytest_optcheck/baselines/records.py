@@ -166,7 +166,7 @@ def _without_timings(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "seeds": seeds}
 
 
-class _Reader:
+class FileReader:
     """Checks values of one file, naming the dotted key of anything wrong."""
 
     def __init__(self, path: Path | None, where: str = ""):
@@ -237,7 +237,7 @@ def load_optimizer_baseline(path: Path) -> OptimizerBaseline | None:
 
 def parse_optimizer_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> OptimizerBaseline:
     """`data` (a file's content) as a record; `where` names it in errors when there is no `path`."""
-    r = _Reader(path, where)
+    r = FileReader(path, where)
     epochs = r.get(data, "epochs", "", int)
     seeds_table = r.get(data, "seeds", "", dict)
     if not seeds_table:
@@ -263,7 +263,7 @@ def parse_optimizer_baseline(path: Path | None, data: dict[str, Any], *, where: 
     )
 
 
-def _seed_curves(r: _Reader, run: Any, where: str, epochs: int) -> SeedCurves:
+def _seed_curves(r: FileReader, run: Any, where: str, epochs: int) -> SeedCurves:
     if not isinstance(run, dict):
         raise r.fail(where, f"expected a table, found {shown(run)}")
     history_table = r.get(run, "history", where, dict)
@@ -286,7 +286,7 @@ def _seed_curves(r: _Reader, run: Any, where: str, epochs: int) -> SeedCurves:
                       diverged)
 
 
-def _noise(r: _Reader, table: dict, epochs: int) -> NoiseEnvelope:
+def _noise(r: FileReader, table: dict, epochs: int) -> NoiseEnvelope:
     nudges = r.get(table, "nudges", "noise", list)
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in nudges):
         raise r.fail("noise.nudges", "expected a list of whole numbers")
@@ -304,7 +304,7 @@ def _noise(r: _Reader, table: dict, epochs: int) -> NoiseEnvelope:
                          method=r.get(table, "method", "noise", str))
 
 
-def _strings(r: _Reader, table: dict, where: str) -> dict[str, str]:
+def _strings(r: FileReader, table: dict, where: str) -> dict[str, str]:
     for key, value in table.items():
         if not isinstance(value, str):
             raise r.fail(f"{where}.{key}", f"expected a string, found {shown(value)}")
@@ -319,7 +319,7 @@ def load_claims_baseline(path: Path) -> ClaimsBaseline | None:
 
 def parse_claims_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> ClaimsBaseline:
     """`data` (the content of a claims.json) as a record; `where` names it in errors when there is no `path`."""
-    r = _Reader(path, where)
+    r = FileReader(path, where)
     claims_table = r.get(data, "claims", "", dict)
     return ClaimsBaseline(
         path=path,
@@ -332,10 +332,10 @@ def parse_claims_baseline(path: Path | None, data: dict[str, Any], *, where: str
 
 def parse_claim_record(data: dict[str, Any], where: str) -> ClaimRecord:
     """One claim's entry (as `ClaimRecord.to_json` gives it) as a record again; `where` names it in errors."""
-    return _claim(_Reader(None, where), data, "claim")
+    return _claim(FileReader(None, where), data, "claim")
 
 
-def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
+def _claim(r: FileReader, record: Any, where: str) -> ClaimRecord:
     if not isinstance(record, dict):
         raise r.fail(where, f"expected a table, found {shown(record)}")
     verdict = r.get(record, "verdict", where, str)
@@ -380,7 +380,7 @@ def _claim(r: _Reader, record: Any, where: str) -> ClaimRecord:
     )
 
 
-def _pair(r: _Reader, record: dict, key: str, where: str) -> tuple[float, float] | None:
+def _pair(r: FileReader, record: dict, key: str, where: str) -> tuple[float, float] | None:
     value = r.get(record, key, where, list, optional=True)
     if value is None:
         return None

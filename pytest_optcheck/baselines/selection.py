@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_optcheck.baselines.records import FORMAT, _Reader, read_file
+from pytest_optcheck.baselines.records import FORMAT, FileReader, read_file
 from pytest_optcheck.judge.selection import GridPoint, Selection
 
 
@@ -67,7 +67,7 @@ def load_selection_baseline(path: Path) -> SelectionBaseline | None:
 
 
 def parse_selection_baseline(path: Path | None, data: dict[str, Any], *, where: str = "") -> SelectionBaseline:
-    r = _Reader(path, where)
+    r = FileReader(path, where)
     seeds = r.get(data, "seeds", "", list)
     if not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise r.fail("seeds", "must be a list of whole numbers")

@@ -30,6 +30,7 @@ class Selected:
     selections: dict[str, Selection]
     stored: SelectionBaseline | None
     path: Path
+    damaged: str = ""  # why the stored file could not be read (a refresh rewrites it)
 
     def chosen(self) -> dict[str, float]:
         return {name: s.chosen for name, s in self.selections.items() if s.chosen is not None}
@@ -63,11 +64,12 @@ class Tuning:
         if key not in self._selected:
             profile = self._profile_of(suite)
             path = profile_dir(self._baseline_root(), suite, profile) / SELECTION_FILE
+            stored, damaged = None, ""
             try:
                 stored = load_selection_baseline(path)
-            except OptcheckError:
-                stored = None  # damaged: the refresh rewrites it; until then nothing is compared with it
-            self._selected[key] = Selected(self._select(suite, profile), stored, path)
+            except OptcheckError as exc:  # said in the summary; curves then use this session's points
+                damaged = str(exc)
+            self._selected[key] = Selected(self._select(suite, profile), stored, path, damaged)
         return self._selected[key]
 
     def _select(self, suite: Suite, profile: Profile) -> dict[str, Selection]:
@@ -140,6 +142,8 @@ class Tuning:
         for selected in self._selected.values():
             chosen = ", ".join(f"{name} {multiplier_text(m)}" for name, m in selected.chosen().items())
             lines.append(f"tuned learning rates ({selected.path.parent}): {chosen}")
+            if selected.damaged:
+                lines.append(f"  the stored selection is damaged, so curves used these points: {selected.damaged}")
             lines += [f"  {problem}" for s in selected.selections.values() for problem in [s.problem()] if problem]
             moves = selected.moves()
             if moves:
