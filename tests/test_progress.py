@@ -32,6 +32,19 @@ def test_lines_say_what_trains_and_estimate_the_time_left():
                          "about 1 min 20 s left", True)
 
 
+def test_runs_trained_on_a_cluster_are_counted_as_they_come_back_and_the_lines_say_where():
+    clock, shown = FakeClock(), []
+    progress = Progress(lambda text, final: shown.append((text, final)), clock=clock, at_once=2,
+                        where="2 Ray workers at local")
+    progress.plan("article", "ci", 4, 3)
+    progress.run_trained_elsewhere(RunLabel("article", "ci", "adam", 0), 3, 12.0)
+    progress.run_trained_elsewhere(RunLabel("article", "ci", "adam", 1), 3, 8.0)
+    # 2 runs left at the 10 s mean, 2 at once: about 10 s.
+    assert shown[-1] == ("optcheck: trained article/ci adam seed 1 (3 epochs, 8 s); 2 of ~4 runs, "
+                         "2 Ray workers at local, about 10 s left", True)
+    assert progress.finished == 2 and not progress.running
+
+
 def test_a_run_beyond_the_plan_raises_the_plan():
     progress = Progress(lambda text, final: None, clock=FakeClock())
     progress.run_started(RunLabel("s", "p", "sgd", 0, nudge=2), epochs=1)

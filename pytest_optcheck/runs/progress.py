@@ -134,23 +134,23 @@ class Progress:
                 return
             now = self.clock()
             seconds = now - run.started
-            self._group_of(label).finished.append(seconds)
             # A run that says nothing of its epochs counts as whole; one that diverged, by what it trained.
-            self._finished_epochs += run.epochs_run or run.epochs
-            self.show(f"optcheck: trained {label} ({run.epochs} epochs, {duration(seconds)}); "
-                      f"{self.finished} of ~{self.planned} runs{self.where}, about {duration(self._left(now))} left", True)
+            self._finished(label, run.epochs, run.epochs_run or run.epochs, seconds, now)
 
     def run_trained_elsewhere(self, label: RunLabel, epochs: int, seconds: float) -> None:
         """A run another machine trained (a Ray task) in `seconds`: counted and timed as it comes back."""
         with self._lock:
             group = self._group_of(label)
             group.epochs = epochs
-            group.runs = max(group.runs, len(group.finished) + 1)
-            group.finished.append(seconds)
-            self._finished_epochs += epochs
-            self.show(f"optcheck: trained {label} ({epochs} epochs, {duration(seconds)}); "
-                      f"{self.finished} of ~{self.planned} runs{self.where}, about {duration(self._left(self.clock()))} left",
-                      True)
+            group.runs = max(group.runs, len(group.finished) + 1)  # it was never started here
+            self._finished(label, epochs, epochs, seconds, self.clock())
+
+    def _finished(self, label: RunLabel, epochs: int, epochs_run: int, seconds: float, now: float) -> None:
+        """Count a finished run and say so in one line (the lock held)."""
+        self._group_of(label).finished.append(seconds)
+        self._finished_epochs += epochs_run
+        self.show(f"optcheck: trained {label} ({epochs} epochs, {duration(seconds)}); "
+                  f"{self.finished} of ~{self.planned} runs{self.where}, about {duration(self._left(now))} left", True)
 
     def run_stopped(self, label: RunLabel) -> None:
         """The run ended without a result (an error, an interruption): no line, no timing."""

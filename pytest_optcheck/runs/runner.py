@@ -161,7 +161,7 @@ class Runner:
         train together, side by side or as Ray tasks, so that none waits for another suite's."""
         asked = list(asked)
         unique = {self.key(s, name, seed, profile, nudge): (s, name, seed, nudge) for s, name, seed, nudge in asked}
-        to_train = [a for key, a in unique.items() if key not in self._failed and not self._cached(key)]
+        to_train = [a for key, a in unique.items() if self._will_train(key)]
         if self.remote is not None and to_train:
             self._on_cluster(profile, to_train)
         elif self.at_once > 1 and len(to_train) > 1:
@@ -222,7 +222,9 @@ class Runner:
     def will_train(self, suite: Suite, optimizer: str, seed: int, profile: Profile,
                    nudge: int | None = None) -> bool:
         """Whether asking for the run trains it: not cached, and not failed already in this session."""
-        key = self.key(suite, optimizer, seed, profile, nudge)
+        return self._will_train(self.key(suite, optimizer, seed, profile, nudge))
+
+    def _will_train(self, key: str) -> bool:
         return key not in self._failed and not self._cached(key)
 
     def _cached(self, key: str) -> bool:
