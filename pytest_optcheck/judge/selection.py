@@ -116,17 +116,33 @@ class MovedPoint:
     now: float | None
     beyond_noise: bool | None  # None: the selection cannot tell (a point missing, diverged, or one seed)
 
-    def describe(self) -> str:
-        def name(m: float | None) -> str:
-            return "none" if m is None else multiplier_text(m)
-
+    @property
+    def judgement(self) -> str:
+        """Whether the move is beyond the selection's noise, in words."""
         if self.beyond_noise is None:
-            judged = "the selection cannot tell whether that is more than its noise"
-        elif self.beyond_noise:
-            judged = "the two points differ beyond the selection's noise"
-        else:
-            judged = "within the selection's noise: the two points score alike"
-        return f"{self.optimizer}: {name(self.before)} -> {name(self.now)} ({judged})"
+            return "the selection cannot tell whether that is more than its noise"
+        if self.beyond_noise:
+            return "the two points differ beyond the selection's noise"
+        return "within the selection's noise: the two points score alike"
+
+    def describe(self) -> str:
+        return f"{self.optimizer}: {point_text(self.before)} -> {point_text(self.now)} ({self.judgement})"
+
+
+def point_text(multiplier: float | None) -> str:
+    """A chosen point as users read it: x3, or none where every point diverged."""
+    return "none" if multiplier is None else multiplier_text(multiplier)
+
+
+def chosen_text(selections: Mapping[str, Selection]) -> str:
+    """Every optimizer's chosen point: "sgd x30, adam x1"."""
+    return ", ".join(f"{name} {point_text(s.chosen)}" for name, s in selections.items())
+
+
+def moves(before: Mapping[str, float | None], now: Mapping[str, Selection]) -> list[MovedPoint]:
+    """The moves from recorded choices (`before`, by optimizer) to this selection's, for optimizers in both."""
+    found = [moved(before[name], selection) for name, selection in now.items() if name in before]
+    return [move for move in found if move is not None]
 
 
 def moved(before: float | None, now: Selection) -> MovedPoint | None:

@@ -37,8 +37,7 @@ from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge import evidence
 from pytest_optcheck.judge.claims import Verdict, check_readable, judge_on_demand, undecided_because
-from pytest_optcheck.judge.selection import moved
-from pytest_optcheck.spec.tuning import multiplier_text
+from pytest_optcheck.judge.selection import chosen_text, moves
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
 from pytest_optcheck.plugin.tuning import Tuning
 from pytest_optcheck.runs.progress import Progress
@@ -449,13 +448,10 @@ class OptcheckSession:
             return
         atomic.write_text(path, baselines.dumps(content.to_json()))
         if old is None:
-            chosen = ", ".join(f"{name} {multiplier_text(s.chosen)}" if s.chosen is not None else f"{name} none"
-                               for name, s in content.selections.items())
-            self.changes.append(f"{path}: new selection: {chosen}")
+            self.changes.append(f"{path}: new selection: {chosen_text(content.selections)}")
             return
-        moves = [found.describe() for name, selection in content.selections.items() if name in old.selections
-                 for found in [moved(old.chosen(name), selection)] if found is not None]
-        self.changes.append(f"{path}: " + ("; ".join(moves) if moves else "grid values changed, no chosen point moved"))
+        found = [move.describe() for move in moves(old.chosen_points(), content.selections)]
+        self.changes.append(f"{path}: " + ("; ".join(found) if found else "grid values changed, no chosen point moved"))
 
     def _merge_claims(self, path: Path, header: ClaimsBaseline, records: dict[str, ClaimRecord]) -> None:
         old = read_quietly(load_claims_baseline, path)

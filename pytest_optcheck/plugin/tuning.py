@@ -17,10 +17,9 @@ from pytest_optcheck.baselines.selection import SelectionBaseline, load_selectio
 from pytest_optcheck.baselines.store import SELECTION_FILE, profile_dir
 from pytest_optcheck.environment import environment
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.judge.selection import MovedPoint, Selection, moved, select
+from pytest_optcheck.judge.selection import MovedPoint, Selection, chosen_text, moves, select
 from pytest_optcheck.runs.runner import Runner
 from pytest_optcheck.spec.suite import Profile, Suite
-from pytest_optcheck.spec.tuning import multiplier_text
 
 
 @dataclass(frozen=True)
@@ -37,11 +36,7 @@ class Selected:
 
     def moves(self) -> list[MovedPoint]:
         """Each optimizer whose chosen point differs from the stored selection's."""
-        if self.stored is None:
-            return []
-        found = [moved(self.stored.chosen(name), s) for name, s in self.selections.items()
-                 if name in self.stored.selections]
-        return [m for m in found if m is not None]
+        return [] if self.stored is None else moves(self.stored.chosen_points(), self.selections)
 
 
 class Tuning:
@@ -140,8 +135,7 @@ class Tuning:
         """Each tuned suite's chosen points, edges, and moves since the stored selection."""
         lines = []
         for selected in self._selected.values():
-            chosen = ", ".join(f"{name} {multiplier_text(m)}" for name, m in selected.chosen().items())
-            lines.append(f"tuned learning rates ({selected.path.parent}): {chosen}")
+            lines.append(f"tuned learning rates ({selected.path.parent}): {chosen_text(selected.selections)}")
             if selected.damaged:
                 lines.append(f"  the stored selection is damaged, so curves used these points: {selected.damaged}")
             lines += [f"  {problem}" for s in selected.selections.values() for problem in [s.problem()] if problem]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_optcheck.baselines.selection import SelectionBaseline
-from pytest_optcheck.judge.selection import Selection, moved
+from pytest_optcheck.judge.selection import Selection, moved, point_text
 from pytest_optcheck.render.report import Section, Table
 from pytest_optcheck.spec.tuning import multiplier_text
 
@@ -32,7 +32,7 @@ def selection_section(record: SelectionBaseline, labels: dict[str, str] | None =
     multipliers = sorted({m for s in record.selections.values() for m in s.multipliers})
     rows = []
     for name, selection in record.selections.items():
-        chosen = "none" if selection.chosen is None else multiplier_text(selection.chosen)
+        chosen = point_text(selection.chosen)
         rate = record.rates[name] * (selection.chosen or 0)
         rows.append([labels.get(name, name), f"{record.rates[name]:g}", *(_cell(selection, m) for m in multipliers),
                      f"{chosen} ({rate:.3g})" if selection.chosen is not None else chosen])
@@ -57,15 +57,10 @@ def moved_points_section(old: SelectionBaseline | None, new: SelectionBaseline |
     for name, selection in new.selections.items():
         before = old.chosen(name) if name in old.selections else None
         move = moved(before, selection) if name in old.selections else None
-        rows.append([name, _chosen_text(before), _chosen_text(selection.chosen),
-                     "no" if move is None else move.describe().split(" (", 1)[1].rstrip(")")])
+        rows.append([name, point_text(before), point_text(selection.chosen), "no" if move is None else move.judgement])
     moves = sum(row[3] != "no" for row in rows)
     return Section("Tuned learning rates", table=Table(["optimizer", old_name, new_name, "moved"], rows),
                    notes=[f"{moves} of {len(rows)} chosen points moved." if moves else "No chosen point moved."])
-
-
-def _chosen_text(multiplier: float | None) -> str:
-    return "none" if multiplier is None else multiplier_text(multiplier)
 
 
 def write_sensitivity_plot(record: SelectionBaseline, path: str | Path, labels: dict[str, str] | None = None) -> Path:

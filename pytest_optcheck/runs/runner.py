@@ -26,7 +26,7 @@ from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
 
 if TYPE_CHECKING:
     from pytest_optcheck.engine.training import Engine
-    from pytest_optcheck.runs.cluster import RemoteRun, RemoteTrainer
+    from pytest_optcheck.runs.cluster import RemoteTrainer
 
 # Runs a TensorFlow process trains side by side unless told otherwise: on 2 cores, two
 # at once took 0.7 of the time of one after the other (docs/explanation/runs.md).
