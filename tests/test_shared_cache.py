@@ -65,6 +65,17 @@ def test_a_damaged_object_is_retrained_and_replaced(s3):
     assert json.loads(fs.cat_file(f"{root}/cd/cd34.json"))["key"] == "cd34"
 
 
+def test_a_store_that_refuses_a_write_is_one_line_naming_the_cache_and_the_object(s3):
+    from pytest_optcheck.errors import OptcheckError
+
+    missing = s3.replace("s3://shared/", "s3://no-such-bucket/")
+    with pytest.raises(OptcheckError) as raised:
+        RunCache(missing).store(fake_run("ef56"))
+    message = str(raised.value)
+    assert message.startswith(f"run cache {missing}: cannot write no-such-bucket/optcheck-runs/ef/ef56.json: ")
+    assert "\n" not in message
+
+
 @pytest.fixture
 def two_projects(pytester, tiny_data, tensorflow_loaded):  # noqa: F811
     """Two projects with the tiny suite (each its own pytest cache); `run(folder, *args)` in either."""

@@ -15,6 +15,7 @@ Each run is one JSON record named by its key (see `runs.run_key`), in one of two
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -141,8 +142,6 @@ class _ObjectStore:
             raise OptcheckError(f"run cache {self.url}: cannot write {self.path(key)}: {_reason(exc)}") from None
 
     def lock(self, key: str) -> Any:
-        import contextlib
-
         return contextlib.nullcontext()  # no locks in an object store, and none needed (see the module's note)
 
 

@@ -420,7 +420,7 @@ def _profiles(t: _Table, metrics: tuple[str, ...]) -> dict[str, Profile]:
             **_seeds(p),
         )
         # The selection seeds are checked against every seed a claim may take here.
-        tune = parse_profile_tune(p, metrics, profile.epochs, profile.seed_pool())
+        tune = parse_profile_tune(p, name, metrics, profile.epochs, profile.seed_pool())
         result[name] = dataclasses.replace(profile, tune=tune)
         p.reject_unknown()
     return result

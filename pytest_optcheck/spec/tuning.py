@@ -66,7 +66,8 @@ def parse_grid(t: Any, key: str = "learning_rate") -> tuple[float, ...]:
     return tuple(sorted(float(v) for v in values))
 
 
-def parse_profile_tune(p: Any, metrics: tuple[str, ...], epochs: int, judging: tuple[int, ...]) -> Tune | None:
+def parse_profile_tune(p: Any, profile: str, metrics: tuple[str, ...], epochs: int,
+                       judging: tuple[int, ...]) -> Tune | None:
     """`tune = { learning_rate = [...], seeds = [...], by = "val_loss", epoch = N }` in a profile."""
     if "tune" not in p.data:
         return None
@@ -75,7 +76,7 @@ def parse_profile_tune(p: Any, metrics: tuple[str, ...], epochs: int, judging: t
     seeds = t.get("seeds", list, check=seed_list_problem)
     overlap = sorted(set(seeds) & set(judging))
     if overlap:
-        raise t.fail("seeds", f"seed {overlap[0]} also judges claims and curves on profile {p.where.split('.')[-1]!r} "
+        raise t.fail("seeds", f"seed {overlap[0]} also judges claims and curves on profile {profile!r} "
                               f"(its seeds, with those a claim may add, run {min(judging)}-{max(judging)}): a point "
                               f"chosen on a judging seed is judged on its own luck; choose selection seeds from "
                               f"{max(judging) + 1} up")
