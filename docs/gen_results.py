@@ -24,7 +24,8 @@ COLUMNS = (("ci", "ci", "ci"), ("tuned", "tuned", "tuned"), ("ci on JAX", "ci", 
 
 
 def article_page() -> str:
-    from pytest_optcheck.render.report import load_baseline_dir, render_markdown
+    from pytest_optcheck.render.folder import load_baseline_dir
+    from pytest_optcheck.render.report import render_markdown
 
     report = load_baseline_dir(ROOT / "baselines/article/article", ROOT / "suites/article.toml", generated="")
     body = render_markdown(report).replace("# optcheck report:", "## optcheck report:", 1)
@@ -76,7 +77,7 @@ def claims_page() -> str:
 
 def tuning_page() -> str:
     from pytest_optcheck.baselines.selection import load_selection_baseline
-    from pytest_optcheck.render.report import markdown
+    from pytest_optcheck.render.document import markdown
     from pytest_optcheck.render.tuning import selection_section
     from pytest_optcheck.spec.suite import load_suite
 

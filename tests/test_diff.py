@@ -8,7 +8,7 @@ import pytest
 from baseline_data import ENVIRONMENT, adam_file, claim_record, run, sgd_file, write_baselines
 
 from pytest_optcheck.render.diff import render_diff
-from pytest_optcheck.render.report import load_baseline_dir
+from pytest_optcheck.render.folder import load_baseline_dir
 
 UPGRADED = {**ENVIRONMENT, "tensorflow": "2.22.0"}
 

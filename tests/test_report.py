@@ -19,7 +19,8 @@ import sys
 
 import pytest
 
-from pytest_optcheck.render.report import load_baseline_dir, render_markdown, render_terminal
+from pytest_optcheck.render.folder import load_baseline_dir
+from pytest_optcheck.render.report import render_markdown, render_terminal
 from pytest_optcheck.spec.suite import load_suite
 
 from baseline_data import GOLDEN, ROOT, SMOKE, adam_file, claim_record, report_input, run, sgd_file, write_baselines

@@ -179,11 +179,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_report(args: argparse.Namespace) -> int:
     """Render stored baselines; reads JSON only, so it never starts TensorFlow."""
-    from pytest_optcheck.render.report import (
-        load_baseline_dir,
-        render_markdown,
-        render_terminal,
-    )
+    from pytest_optcheck.render.folder import load_baseline_dir
+    from pytest_optcheck.render.report import render_markdown, render_terminal
 
     inp = load_baseline_dir(args.baseline_dir, args.suite)
     text = render_markdown(inp) if args.format == "md" else render_terminal(inp)
@@ -201,7 +198,7 @@ def command_report(args: argparse.Namespace) -> int:
 def command_diff(args: argparse.Namespace) -> int:
     """Compare two stored baseline folders; the suite file plays no part, only what the files hold."""
     from pytest_optcheck.render.diff import mismatch_warnings, render_diff
-    from pytest_optcheck.render.report import load_baseline_dir
+    from pytest_optcheck.render.folder import load_baseline_dir
 
     old = load_baseline_dir(args.old_dir, find_suite=False, generated="")
     new = load_baseline_dir(args.new_dir, find_suite=False, generated="")

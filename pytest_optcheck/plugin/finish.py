@@ -13,15 +13,8 @@ from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.plugin.outcomes import FAILING, ItemOutcome, OutcomeRecorder
 from pytest_optcheck.plugin.session import OptcheckSession, read_quietly
-from pytest_optcheck.render.report import (
-    DASH,
-    ItemRow,
-    ReportInput,
-    item_counts,
-    plural,
-    render_markdown,
-    render_terminal,
-)
+from pytest_optcheck.render.report import ItemRow, ReportInput, item_counts, render_markdown, render_terminal
+from pytest_optcheck.render.words import DASH, plural
 from pytest_optcheck.spec.suite import Profile, Suite
 
 FULL_HINT = "the report's tables: pytest -v, or --optcheck-summary=full"

@@ -403,7 +403,7 @@ def _say_why_skipped(terminalreporter) -> None:
     skipped = [r for r in terminalreporter.stats.get("skipped", [])
                if isinstance(r.longrepr, tuple) and r.longrepr[2].endswith(SKIP_REASON)]
     if skipped:
-        from pytest_optcheck.render.report import plural
+        from pytest_optcheck.render.words import plural
 
         terminalreporter.write_sep("-", "optcheck")
         terminalreporter.write_line(f"{plural(len(skipped), 'optcheck item')} skipped: they train and check "

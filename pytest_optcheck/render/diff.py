@@ -2,7 +2,7 @@
 
 Used by `optcheck diff OLD_DIR NEW_DIR`, typically a baseline folder before and
 after a framework upgrade. Like report.py, it reads only the typed records of the
-baseline files and never imports TensorFlow.
+baseline files (folder.py reads them from disk) and never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,21 +14,11 @@ from pytest_optcheck.baselines.records import ClaimRecord, OptimizerBaseline
 from pytest_optcheck.baselines.store import largest_move
 from pytest_optcheck.environment import RECORDED_LATER
 from pytest_optcheck.metrics import ordered
+from pytest_optcheck.render.document import Section, Table, markdown, plain_text
+from pytest_optcheck.render.report import ReportInput, label_of, order_names
+from pytest_optcheck.render.stats import recorded_metrics
 from pytest_optcheck.render.tuning import moved_points_section
-from pytest_optcheck.render.report import (
-    DASH,
-    ReportInput,
-    Section,
-    Table,
-    label_of,
-    markdown,
-    order_names,
-    plain_text,
-    plural,
-    probability_text,
-    recorded_metrics,
-    seeds_text,
-)
+from pytest_optcheck.render.words import DASH, plural, probability_text, seeds_text
 
 
 @dataclass

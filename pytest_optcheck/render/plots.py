@@ -18,14 +18,9 @@ from typing import Any
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines.records import OptimizerBaseline
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.render.report import (
-    ReportInput,
-    label_of,
-    order_names,
-    probability_text,
-    recorded_metrics,
-    seed_runs,
-)
+from pytest_optcheck.render.report import ReportInput, label_of, order_names
+from pytest_optcheck.render.stats import recorded_metrics, seed_runs
+from pytest_optcheck.render.words import probability_text
 
 PANELS = (("loss", "training loss"), ("accuracy", "training accuracy"))
 ALL_FILE = "all-optimizers.png"

@@ -1,42 +1,42 @@
 """The summary report: measured curves and claim verdicts beside the baselines and the published figures.
 
 Everything here is a pure function over the typed records of baselines/records.py,
-so one code path renders a live pytest session, a stored baseline folder, and
-hand-made test data. Nothing here imports TensorFlow or
+so one code path renders a live pytest session, a stored baseline folder
+(read by folder.py), and hand-made test data. Nothing here imports TensorFlow or
 pytest: `optcheck report` must answer in seconds.
 
-A report is built once as a list of `Section`s and then written either as
-Markdown or as plain text, so the two formats cannot drift apart.
+A report is built once as a list of `Section`s (document.py) and then written either
+as Markdown or as plain text, so the two formats cannot drift apart.
 """
 
 from __future__ import annotations
 
-import datetime
 import statistics
-import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
-
 from pytest_optcheck.baselines import store as baselines
-from pytest_optcheck.baselines.selection import SelectionBaseline, load_selection_baseline
-from pytest_optcheck.baselines.records import (
-    ClaimRecord,
-    JudgedClaim,
-    OptimizerBaseline,
-    SeedCurves,
-    load_claims_baseline,
-    load_optimizer_baseline,
-)
-from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.baselines.records import ClaimRecord, JudgedClaim, OptimizerBaseline
+from pytest_optcheck.baselines.selection import SelectionBaseline
 from pytest_optcheck.metrics import ordered, short
-from pytest_optcheck.spec.suite import Suite, load_suite
+from pytest_optcheck.render.document import Section, Table, markdown, plain_text
+from pytest_optcheck.render.stats import (
+    EARLY_EPOCHS,
+    divergence,
+    early_mean,
+    epochs_to_reach,
+    final_values,
+    fit_seconds,
+    mean_sd,
+    median_epoch_seconds,
+    recorded_metrics,
+    test_values,
+)
+from pytest_optcheck.render.tuning import selection_section
+from pytest_optcheck.render.words import DASH, plural, probability_text, published_text, seconds_text, seeds_text
+from pytest_optcheck.spec.suite import Suite
 
-DASH = "—"
-EARLY_EPOCHS = 3  # the "speed" column of the qualitative summary reads the first epochs
 SPEED_WORDS = ("Fast", "Medium", "Slow")
 QUALITY_WORDS = ("Good", "Acceptable", "Poor")
 VERSION_KEYS = (("python", "Python"), ("tensorflow", "TensorFlow"), ("keras", "Keras"), ("numpy", "NumPy"))
@@ -82,77 +82,6 @@ class ItemRow:
     detail: str = ""  # the metrics that moved, or why it failed or skipped
 
 
-# Document model --------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-    wrap: dict[int, int] = field(default_factory=dict)  # column -> width, for the terminal only
-
-
-@dataclass
-class Section:
-    """A heading, optional facts (label: value), an optional table and sentences under it."""
-
-    title: str
-    facts: list[tuple[str, str]] = field(default_factory=list)
-    table: Table | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def markdown(title: str, sections: Iterable[Section]) -> str:
-    """A Markdown document: the title as `#`, each section as `##`, GitHub tables."""
-    parts = [f"# {title}"]
-    for section in sections:
-        parts.append(f"## {section.title}")
-        if section.facts:
-            parts.append("\n".join(f"- **{label}:** {value}" for label, value in section.facts))
-        if section.table is not None:
-            rows = [[_md_cell(cell) for cell in row] for row in section.table.rows]
-            headers = [_md_cell(h) for h in section.table.headers]
-            parts.append(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
-        parts.extend(section.notes)
-    return "\n\n".join(parts) + "\n"
-
-
-def plain_text(title: str, sections: Iterable[Section]) -> str:
-    """The same document as plain text: underlined headings and `simple` tables."""
-    parts = [f"{title}\n{'=' * len(title)}"]
-    for section in sections:
-        block = [f"{section.title}\n{'-' * len(section.title)}"]
-        if section.facts:
-            width = max(len(label) for label, _ in section.facts) + 1
-            block.append("\n".join(f"{label + ':':<{width}} {value}" for label, value in section.facts))
-        if section.table is not None:
-            block.append(_terminal_table(section.table))
-        block.extend(textwrap.fill(note, width=100) for note in section.notes)
-        parts.append("\n\n".join(block))
-    return "\n\n".join(parts) + "\n"
-
-
-def _md_cell(text: str) -> str:
-    """A cell that cannot break the table: pipes escaped, line breaks flattened."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _terminal_table(table: Table) -> str:
-    rows = [
-        [textwrap.fill(cell, width=table.wrap[i]) if i in table.wrap else cell for i, cell in enumerate(row)]
-        for row in table.rows
-    ]
-    return tabulate(rows, headers=table.headers, tablefmt="simple", disable_numparse=True)
-
-
-# Reading the records -------------------------------------------------------------
-
-
-def mean_sd(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation; the sd of a single value is 0, not undefined."""
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
 def order_names(names: Iterable[str], suite: Suite | None, kind: str = "optimizers") -> list[str]:
     """The suite's order first (the order a reader of the suite file expects), then the rest sorted."""
     names = list(names)
@@ -170,96 +99,6 @@ def label_of(inp: ReportInput, name: str) -> str:
     if inp.suite and name in inp.suite.optimizers:
         return inp.suite.optimizers[name].label
     return name
-
-
-def seed_runs(optimizer: OptimizerBaseline) -> list[SeedCurves]:
-    """The runs of an optimizer, in seed order."""
-    return [optimizer.seeds[s] for s in sorted(optimizer.seeds)]
-
-
-def divergence(optimizer: OptimizerBaseline) -> str | None:
-    """How the optimizer's runs diverged, or None when none did."""
-    seeds = optimizer.seeds
-    diverged = {s: run.diverged_at_epoch for s, run in seeds.items() if run.diverged_at_epoch is not None}
-    if not diverged:
-        return None
-    if len(diverged) == len(seeds) and len(set(diverged.values())) == 1:
-        return f"diverged at epoch {next(iter(diverged.values()))}"
-    return "; ".join(f"seed {s} diverged at epoch {k}" for s, k in sorted(diverged.items()))
-
-
-def recorded_metrics(optimizer: OptimizerBaseline) -> list[str]:
-    """The per-epoch metrics an optimizer's runs recorded, training metrics first."""
-    return ordered({m for run in seed_runs(optimizer) for m in run.history})
-
-
-def final_values(optimizer: OptimizerBaseline, metric: str) -> list[float] | None:
-    """Each seed's value at its final epoch; None when any of them is missing or not finite."""
-    values = []
-    for run in seed_runs(optimizer):
-        curve = run.history.get(metric)
-        if not curve or curve[-1] is None:
-            return None
-        values.append(curve[-1])
-    return values or None
-
-
-def test_values(optimizer: OptimizerBaseline, metric: str) -> list[float] | None:
-    values = [(run.test or {}).get(metric) for run in seed_runs(optimizer)]
-    return values if values and None not in values else None
-
-
-def early_mean(optimizer: OptimizerBaseline, epochs: int = EARLY_EPOCHS) -> float | None:
-    """Mean training loss over the first epochs (all of them if fewer), averaged over seeds."""
-    per_seed = []
-    for run in seed_runs(optimizer):
-        head = run.history["loss"][:epochs]
-        if not head or None in head:
-            return None
-        per_seed.append(statistics.fmean(head))
-    return statistics.fmean(per_seed) if per_seed else None
-
-
-def epochs_to_reach(optimizer: OptimizerBaseline, target: float) -> str:
-    """Mean over seeds of the first epoch whose training loss is at or below `target`."""
-    epochs = []
-    for run in seed_runs(optimizer):
-        reached = [i for i, v in enumerate(run.history["loss"], start=1) if v is not None and v <= target]
-        if not reached:
-            return "not reached"
-        epochs.append(reached[0])
-    return f"{round(statistics.fmean(epochs), 1):g}" if epochs else DASH  # e.g. "4.3", "2"
-
-
-def median_epoch_seconds(optimizer: OptimizerBaseline) -> float | None:
-    """Median epoch time without each run's first epoch, which also builds and traces the model."""
-    seconds = [s for run in seed_runs(optimizer) for s in run.epoch_seconds[1:]]
-    return statistics.median(seconds) if seconds else None
-
-
-def fit_seconds(optimizer: OptimizerBaseline) -> float | None:
-    """Mean over seeds of a whole fit (every epoch), comparable with a published fit time."""
-    totals = [sum(run.epoch_seconds) for run in seed_runs(optimizer) if run.epoch_seconds]
-    return statistics.fmean(totals) if totals else None
-
-
-def seconds_text(value: float | None) -> str:
-    if value is None:
-        return DASH
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-
-
-def published_text(value: float | None) -> str:
-    """A published figure as the source printed it, without invented digits."""
-    return "" if value is None else f"{value:g}"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def seeds_text(seeds: Sequence[int]) -> str:
-    return ", ".join(str(s) for s in seeds) if seeds else DASH
 
 
 def seeds_line(inp: ReportInput) -> str:
@@ -515,13 +354,6 @@ def expectation_of(inp: ReportInput, claim_id: str) -> tuple[str, str]:
     return DASH, ""
 
 
-def probability_text(record: ClaimRecord) -> str:
-    """"3/3 [0.25, 1.00]": the share of seeds the claim held on, and its interval."""
-    share = f"{record.seeds_holding}/{record.seeds}"
-    interval = record.interval
-    return share if not interval else f"{share} [{interval[0]:.2f}, {interval[1]:.2f}]"
-
-
 def claim_seeds_text(record: ClaimRecord) -> str:
     """How many seeds the verdict took, or how many an undecided claim would take."""
     seeds, needed, budget = record.seeds, record.seeds_needed, record.seed_budget
@@ -620,9 +452,6 @@ def report_sections(inp: ReportInput) -> list[Section]:
 
 
 def tuned_section(selection: SelectionBaseline, inp: ReportInput) -> Section:
-    # The selection's own module draws on this document model, so it is imported where it is used.
-    from pytest_optcheck.render.tuning import selection_section
-
     suite = inp.suite  # the suite's own labels: the measured ones name the tuned point, which the table shows
     return selection_section(selection, {name: suite.optimizers[name].label for name in selection.selections
                                          if suite is not None and name in suite.optimizers})
@@ -640,74 +469,3 @@ def render_markdown(inp: ReportInput) -> str:
 def render_terminal(inp: ReportInput) -> str:
     """The report as plain text, for pytest's terminal summary and `optcheck report --format term`."""
     return plain_text(report_title(inp), report_sections(inp))
-
-
-# Reading a baseline folder -------------------------------------------------------
-
-def load_baseline_dir(path: str | Path, suite_path: str | Path | None = None, *, find_suite: bool = True,
-                      generated: str | None = None, machine: str = "") -> ReportInput:
-    """The stored baselines of one `baselines/<suite>/<profile>/` folder, ready to render.
-
-    The suite file adds the target loss, the published figures and the claims'
-    optimizers; without it (none given, and `suites/<suite>.toml` not found) the
-    report shows what the files hold.
-    """
-    folder = Path(path)
-    files = baseline_files(folder)
-    optimizers: dict[str, OptimizerBaseline] = {}
-    claims_file = None
-    selection = None
-    for file in files:
-        if file.name == baselines.CLAIMS_FILE:
-            claims_file = load_claims_baseline(file)
-        elif file.name == baselines.SELECTION_FILE:
-            selection = load_selection_baseline(file)
-        else:
-            optimizers[file.stem] = load_optimizer_baseline(file)
-    first = claims_file or next(iter(optimizers.values()))
-    suite_name = first.suite or folder.parent.name
-    suite = find_suite_file(folder, suite_name, suite_path) if (find_suite or suite_path) else None
-    seeds = sorted({s for o in optimizers.values() for s in o.seeds})
-    return ReportInput(
-        suite=suite,
-        suite_name=suite_name,
-        profile_name=first.profile or folder.name,
-        seeds=seeds,
-        optimizers={n: optimizers[n] for n in order_names(optimizers, suite)},
-        claims=dict(claims_file.claims) if claims_file else {},
-        generated=datetime.date.today().isoformat() if generated is None else generated,
-        machine=machine,
-        backend=first.environment.get("backend", "tensorflow"),  # recorded off TensorFlow
-        selection=selection,
-    )
-
-
-def baseline_files(folder: Path) -> list[Path]:
-    if not folder.exists():
-        raise OptcheckError(f"{folder}: no such folder; give a baseline folder such as baselines/article/smoke "
-                            "(baselines/<suite>/<profile>)")
-    if not folder.is_dir():
-        raise OptcheckError(f"{folder}: not a folder; give a baseline folder such as baselines/article/smoke")
-    files = sorted(folder.glob("*.json"))
-    if not files:
-        raise OptcheckError(f"{folder}: no baseline files (*.json) in this folder; write them with "
-                            "pytest --optcheck --optcheck-update-all, or give a folder baselines/<suite>/<profile>")
-    return files
-
-
-def find_suite_file(folder: Path, suite_name: str, suite_path: str | Path | None) -> Suite | None:
-    """The suite given, else `suites/<suite>.toml` here or beside the baseline root, else None."""
-    if suite_path is not None:
-        suite = load_suite(suite_path)
-        if suite.name != suite_name:
-            raise OptcheckError(f"{suite_path}: this suite is named {suite.name!r}, but the baselines in {folder} "
-                                f"belong to suite {suite_name!r}; pass that suite's file with --suite")
-        return suite
-    candidates = [Path("suites") / f"{suite_name}.toml"]
-    if len(folder.resolve().parents) > 2:
-        candidates.append(folder.resolve().parents[2] / "suites" / f"{suite_name}.toml")
-    for candidate in candidates:
-        if candidate.is_file():
-            suite = load_suite(candidate)
-            return suite if suite.name == suite_name else None
-    return None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pytest_optcheck.baselines.selection import SelectionBaseline
 from pytest_optcheck.judge.selection import Selection, moved, point_text
-from pytest_optcheck.render.report import Section, Table
+from pytest_optcheck.render.document import Section, Table
 from pytest_optcheck.spec.tuning import multiplier_text
 
 DPI = 110
