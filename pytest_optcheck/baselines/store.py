@@ -207,20 +207,24 @@ class Move:
     before: float | None  # None: not finite
     after: float | None
 
-    def describe(self) -> str:
-        """'-0.0123 (seed 1, epoch 3)', or which way finiteness switched."""
+    @property
+    def shift(self) -> str:
+        """'-0.0123', or which way finiteness switched."""
         if math.isinf(self.size):
-            shown = "finite -> not finite" if self.after is None else "not finite -> finite"
-        else:
-            shown = f"{self.after - self.before:+.3g}"
-        return f"{shown} (seed {self.seed}, epoch {self.epoch})"
+            return "finite -> not finite" if self.after is None else "not finite -> finite"
+        return f"{self.after - self.before:+.3g}"
+
+    def describe(self) -> str:
+        """'-0.0123 (seed 1, epoch 3)': where the move is, for `optcheck diff`'s table."""
+        return f"{self.shift} (seed {self.seed}, epoch {self.epoch})"
 
 
 def largest_move(old: Mapping[int, SeedCurves], new: Mapping[int, SeedCurves], metrics: Iterable[str]) -> Move | None:
     """The biggest move of any of `metrics` at any epoch of a seed both have; None where there is nothing to compare.
 
     A curve that turned non-finite (or finite) outweighs any numeric move. The one
-    measure of "how much moved" that refreshes (`largest_change`) and `optcheck diff` print.
+    measure of "how much moved" that refreshes (`largest_change`) and `optcheck diff`
+    (render/diff.py, `largest_move_text`) print.
     """
     best = None
     for seed in sorted(old.keys() & new.keys()):
@@ -237,7 +241,7 @@ def largest_move(old: Mapping[int, SeedCurves], new: Mapping[int, SeedCurves], m
 
 
 def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str:
-    """A one-line description of how much an optimizer's curves moved in a refresh."""
+    """A one-line description of how much an optimizer's curves moved in a refresh (its `largest_move`)."""
     if old is None:
         return "new baseline"
     prefix = "noise envelope added; " if old.noise is None and new.noise is not None else ""
@@ -257,7 +261,7 @@ def largest_change(old: OptimizerBaseline | None, new: OptimizerBaseline) -> str
         return prefix + "curves unchanged (bit-identical)"
     return (prefix + f"largest change: {move.metric} seed {move.seed} epoch {move.epoch}: "
             f"{_value_text(move.before)} -> {_value_text(move.after)}"
-            + ("" if math.isinf(move.size) else f" ({move.after - move.before:+.3g})"))
+            + ("" if math.isinf(move.size) else f" ({move.shift})"))
 
 
 def ranges_text(values: list[int]) -> str:

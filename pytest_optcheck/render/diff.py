@@ -8,7 +8,6 @@ baseline files (folder.py reads them from disk) and never imports TensorFlow.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 
 from pytest_optcheck.baselines.records import ClaimRecord, OptimizerBaseline
 from pytest_optcheck.baselines.store import largest_move
@@ -19,14 +18,6 @@ from pytest_optcheck.render.report import ReportInput, label_of, order_names
 from pytest_optcheck.render.stats import recorded_metrics
 from pytest_optcheck.render.tuning import moved_points_section
 from pytest_optcheck.render.words import DASH, plural, probability_text, seeds_text
-
-
-@dataclass
-class Change:
-    """The largest per-epoch change of one metric, or why none could be measured."""
-
-    size: float
-    text: str
 
 
 def common_seeds(old: OptimizerBaseline, new: OptimizerBaseline) -> list[int]:
@@ -44,16 +35,17 @@ def final_mean(optimizer: OptimizerBaseline, metric: str, seeds: list[int]) -> f
     return statistics.fmean(values) if values else None
 
 
-def largest_change(old: OptimizerBaseline, new: OptimizerBaseline, metric: str, seeds: list[int]) -> Change:
-    """The biggest |new - old| of `metric` at any epoch of the common `seeds`, and any change in epoch counts."""
+def largest_move_text(old: OptimizerBaseline, new: OptimizerBaseline, metric: str, seeds: list[int]) -> str:
+    """The cell for the biggest |new - old| of `metric` at any epoch of the common `seeds`, and any
+    change in epoch counts (the measure is store.largest_move, which refreshes print too)."""
     move = largest_move({s: old.seeds[s] for s in seeds}, {s: new.seeds[s] for s in seeds}, [metric])
-    best = Change(0.0, "none (bit-identical)") if move is None or move.size == 0.0 else Change(move.size, move.describe())
+    text = "none (bit-identical)" if move is None or move.size == 0.0 else move.describe()
     for seed in seeds:
         before = len(old.seeds[seed].history.get(metric, ()))
         after = len(new.seeds[seed].history.get(metric, ()))
         if before != after:
-            best.text += f"; seed {seed} has {before} -> {after} epochs"
-    return best
+            text += f"; seed {seed} has {before} -> {after} epochs"
+    return text
 
 
 def value_text(value: float | None) -> str:
@@ -77,7 +69,7 @@ def curve_rows(old: ReportInput, new: ReportInput, names: list[str]) -> list[lis
                 continue
             a, b = final_mean(before, metric, seeds), final_mean(after, metric, seeds)
             rows.append([label_of(new, name), metric, value_text(a), value_text(b), change_text(a, b),
-                         largest_change(before, after, metric, seeds).text])
+                         largest_move_text(before, after, metric, seeds)])
     return rows
 
 
