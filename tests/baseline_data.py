@@ -10,6 +10,7 @@ from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.judge.claims import judge
 from pytest_optcheck.cli.main import main
 from pytest_optcheck.baselines.records import parse_claim_record, parse_optimizer_baseline
+from pytest_optcheck.baselines.store import verdict_record
 from pytest_optcheck.render.report import ReportInput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,7 @@ def claim_record(verdict=None, margins=(0.875, 1.0)):
     seeds = list(range(len(margins)))
     runs = {"adam": {s: _run(1.0 - m) for s, m in zip(seeds, margins)}, "sgd": {s: _run(1.0) for s in seeds}}
     spec = ClaimSpec("adam-beats-sgd", "Adam ends better than SGD.", "", "ordering", ("adam",), ("sgd",))
-    record = {"quote": spec.quote, "spec_hash": "hash-claim", **judge(spec, runs, seeds, 1).as_dict()}
+    record = verdict_record(judge(spec, runs, seeds, 1), spec.quote, "hash-claim").to_json()
     return record if verdict is None else {**record, "verdict": verdict}
 
 

@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_optcheck.baselines.store import verdict_record
 from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.judge.claims import describe, judge
 from pytest_optcheck.errors import OptcheckError
@@ -89,10 +90,10 @@ def test_a_claim_may_ask_for_more_than_more_often_than_not():
 
 def test_the_record_carries_estimate_interval_level_and_method():
     runs, seeds = seeds_of([0.4, 0.45, 0.6], [0.5] * 3)
-    record = judge(claim(), runs, seeds, 1).as_dict()
-    assert record["probability"] == pytest.approx(2 / 3) and record["level"] == 0.95
-    assert record["interval"][0] < 0.5 < record["interval"][1] and "martingale" in record["method"]
-    assert record["margin_interval"] == pytest.approx([-0.1, 0.1]) and record["margin_interval_coverage"] == 0.75
+    record = verdict_record(judge(claim(), runs, seeds, 1), "q", "hash")
+    assert record.probability == pytest.approx(2 / 3) and record.level == 0.95
+    assert record.interval[0] < 0.5 < record.interval[1] and "martingale" in record.method
+    assert record.margin_interval == pytest.approx((-0.1, 0.1)) and record.margin_interval_coverage == 0.75
 
 
 def test_an_unknown_claim_key_is_named_with_the_keys_a_claim_takes(tmp_path):

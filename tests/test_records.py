@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,7 +17,10 @@ from pytest_optcheck.baselines.records import (
     parse_optimizer_baseline,
 )
 from pytest_optcheck.baselines.selection import load_selection_baseline
-from pytest_optcheck.baselines.store import dumps, largest_change
+from pytest_optcheck.baselines.store import claim_record, dumps, largest_change
+from pytest_optcheck.judge import evidence
+from pytest_optcheck.judge.claims import Verdict, judge
+from pytest_optcheck.spec.suite import load_suite
 
 from baseline_data import ROOT, SMOKE
 
@@ -127,6 +131,32 @@ def test_a_claim_record_reads_back_as_the_same_record():
     stored = load_claims_baseline(SMOKE / "claims.json")
     for claim_id, record in stored.claims.items():
         assert parse_claim_record(record.to_json(), claim_id) == record
+
+
+def test_a_record_made_from_a_verdict_is_the_record_its_file_reads_back():
+    """A fresh claim record equals the same record written to claims.json and read again, field by field
+    and byte for byte: the judge's floats, a diverged seed, whole-number margins of a verdict made by hand."""
+    suite = load_suite(ROOT / "suites" / "article.toml")
+    profile = suite.profile("smoke")
+    claim = next(c for c in suite.claims if c.id == "momentum-beats-sgd")
+
+    def run(name, seed):  # untidy losses, so that the interval and its coverage are rounded when stored
+        loss = 1 / 3 + seed / 7 - (0.01 * (seed % 3) if name == "momentum" else 0.0)
+        return SimpleNamespace(history={"loss": [loss] * profile.epochs},
+                               diverged_at=2 if (name, seed) == ("sgd", 5) else None)
+
+    seeds = list(range(6))
+    judged = judge(claim, {n: {s: run(n, s) for s in seeds} for n in claim.optimizers}, seeds, profile.epochs)
+    judged.budget = 11
+    weighed = evidence.weigh([True, True])
+    by_hand = Verdict(claim.id, weighed.verdict, {0: 1, 1: 2}, {0: True, 1: True}, weighed)
+    for verdict in (judged, by_hand):
+        record = claim_record(suite, claim, profile, verdict)
+        stored = parse_claim_record(json.loads(dumps(record.to_json())), claim.id)
+        assert stored == record and dumps(stored.to_json()) == dumps(record.to_json())
+        # As the committed files hold them, so that a verdict judged again equals the one stored before.
+        assert all(v == float(f"{v:.4g}") for v in (*record.interval, record.margin_interval_coverage))
+    assert judged.margins[5] is None and judged.notes and judged.median_interval is not None
 
 
 def test_results_from_a_worker_reach_the_controller_whole(tmp_path):

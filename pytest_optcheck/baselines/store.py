@@ -18,15 +18,16 @@ from pytest_optcheck.baselines.records import (
     ClaimRecord,
     ClaimsBaseline,
     DataIdentity,
+    FileReader,
     OptimizerBaseline,
     SeedCurves,
     load_claims_baseline,
-    parse_claim_record,
 )
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.claims import Verdict
+from pytest_optcheck.judge.evidence import METHOD
 from pytest_optcheck.judge.noise import NoiseEnvelope
 from pytest_optcheck.metrics import ordered
 from pytest_optcheck.runs.key import digest, spec_hash
@@ -115,13 +116,51 @@ def claim_spec_hash(suite: Suite, claim: ClaimSpec, profile: Profile) -> str:
 
 
 def claim_record(suite: Suite, claim: ClaimSpec, profile: Profile, verdict: Verdict) -> ClaimRecord:
-    """One claim's entry in claims.json.
+    """One claim's entry in claims.json: its verdict under its quote and the hash of what produced it."""
+    return verdict_record(verdict, claim.quote, claim_spec_hash(suite, claim, profile))
 
-    Read through the same parser as a stored entry, so that a fresh record and a
-    stored one compare field by field (the verdict's rounding included).
+
+def verdict_record(verdict: Verdict, quote: str, spec_hash: str) -> ClaimRecord:
+    """A verdict as claims.json records it.
+
+    A fresh record must equal the one a refresh writes and the next session reads back,
+    field by field: each number goes through the reader's own check (`FileReader.number`:
+    a float, or None; a value that is not finite is refused as in a stored file), and
+    the intervals' bounds and coverage are cut to the digits the file keeps.
     """
-    entry = {"quote": claim.quote, "spec_hash": claim_spec_hash(suite, claim, profile), **verdict.as_dict()}
-    return parse_claim_record(entry, where=f"claim {claim.id}")
+    r = FileReader(None, f"claim {verdict.claim_id}")
+
+    def number(value: float | None, key: str) -> float | None:
+        return r.number(value, f"claim.{key}", nullable=True)
+
+    e, median = verdict.evidence, verdict.median_interval
+    return ClaimRecord(
+        quote=quote,
+        spec_hash=spec_hash,
+        verdict=verdict.verdict,
+        margins={seed: number(margin, f"margins.{seed}") for seed, margin in verdict.margins.items()},
+        holding=dict(verdict.holding),
+        seeds_holding=verdict.seeds_holding,
+        seeds=len(verdict.margins),
+        mean_margin=number(verdict.mean, "mean_margin"),
+        margin_sd=number(verdict.margin_sd, "spread"),
+        probability=number(e.probability, "probability"),
+        interval=(_stored_digits(e.low), _stored_digits(e.high)),
+        level=number(e.level, "level"),
+        probability_above=number(e.threshold, "probability_above"),
+        seeds_needed=e.seeds_needed,
+        seed_budget=verdict.budget,
+        method=METHOD,
+        margin_interval=None if median is None else (number(median[0], "margin_interval[0]"),
+                                                     number(median[1], "margin_interval[1]")),
+        margin_interval_coverage=None if median is None else _stored_digits(median[2]),
+        notes=tuple(verdict.notes),
+    )
+
+
+def _stored_digits(value: float) -> float:
+    """Four significant digits: what claims.json keeps of the probability interval and the coverage."""
+    return float(f"{value:.4g}")
 
 
 def claims_header(suite: Suite, profile: Profile, environment: dict) -> ClaimsBaseline:

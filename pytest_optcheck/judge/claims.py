@@ -57,32 +57,6 @@ class Verdict:
     def median_interval(self) -> tuple[float, float, float] | None:
         return evidence.median_interval([m for m in self.margins.values() if m is not None], self.evidence.level)
 
-    def as_dict(self) -> dict[str, Any]:
-        e, median = self.evidence, self.median_interval
-        return {
-            "verdict": self.verdict,
-            "margins": {str(s): m for s, m in self.margins.items()},
-            "holding": {str(s): h for s, h in self.holding.items()},
-            "seeds_holding": self.seeds_holding,
-            "seeds": len(self.margins),
-            "mean_margin": self.mean,
-            "spread": self.margin_sd,  # the file format's name (format 1) for the margins' sd
-            "probability": e.probability,
-            "interval": [_round(e.low), _round(e.high)],
-            "level": e.level,
-            "probability_above": e.threshold,
-            "seeds_needed": e.seeds_needed,
-            "seed_budget": self.budget,
-            "method": evidence.METHOD,
-            "margin_interval": None if median is None else [median[0], median[1]],
-            "margin_interval_coverage": None if median is None else _round(median[2]),
-            "notes": self.notes,
-        }
-
-
-def _round(value: float) -> float:
-    return float(f"{value:.4g}")
-
 
 def describe(verdict: Verdict, metric: str) -> str:
     """One line: the verdict, its evidence, and the margins."""
