@@ -121,9 +121,34 @@ def kernel_threads(backend: str) -> int:
 RECORDED_LATER = ("threads", "simd")
 
 
-@functools.cache
+# With this variable set to 1, runs come from a formula instead of Keras (engine/standin.py).
+STAND_IN_VARIABLE = "OPTCHECK_STAND_IN"
+
+
+def stand_in_training() -> bool:
+    """Whether runs train on the stand-in (OPTCHECK_STAND_IN=1) instead of Keras."""
+    return os.environ.get(STAND_IN_VARIABLE, "") == "1"
+
+
 def environment() -> dict[str, str]:
-    """The facts that can change a result. Read from package metadata: no TensorFlow import."""
+    """The facts that can change a result. Read from package metadata: no TensorFlow import.
+
+    Runs of the stand-in record it (`training`), so that their keys, and the baselines
+    written from them, are never those of runs Keras trained.
+    """
+    found = dict(_machine_environment())
+    if stand_in_training():
+        found["training"] = "stand-in"
+    return found
+
+
+def reread_environment() -> None:
+    """Forget the facts read so far: the next `environment()` reads them again (the backend or threads changed)."""
+    _machine_environment.cache_clear()
+
+
+@functools.cache
+def _machine_environment() -> dict[str, str]:
     backend = keras_backend()
     env = {
         "python": platform.python_version(),
@@ -166,7 +191,7 @@ def choose_backend(name: str, where: str) -> None:
         raise ValueError(f"{where} {name}: Keras was already imported on the {loaded} backend "
                          "(by a conftest or plugin?); set KERAS_BACKEND before it is imported")
     os.environ["KERAS_BACKEND"] = name
-    environment.cache_clear()
+    reread_environment()
 
 
 ARCHITECTURES = ("x86_64", "amd64", "aarch64", "arm64", "armv7l", "ppc64le", "s390x", "i686")

@@ -1,4 +1,9 @@
-"""Shared helpers: tiny Fashion-MNIST-shaped data and a tiny suite, written by the tests themselves."""
+"""Shared fixtures and helpers: tiny Fashion-MNIST-shaped data, a tiny suite, a project to run pytest in.
+
+Runs come from the training stand-in (engine/standin.py) unless a test is marked
+`trains`: the plugin's flows do not depend on what a network learns, and the stand-in
+gives a run in microseconds. `pytest -m trains` selects the tests that train Keras models.
+"""
 
 from __future__ import annotations
 
@@ -73,6 +78,16 @@ confidence = 0.5
 
 
 @pytest.fixture(autouse=True)
+def training_stand_in(request, monkeypatch):
+    """Runs train on the stand-in, in this process and in every pytest or optcheck it starts,
+    unless the test is marked `trains`."""
+    if request.node.get_closest_marker("trains") is None:
+        monkeypatch.setenv("OPTCHECK_STAND_IN", "1")
+    else:
+        monkeypatch.delenv("OPTCHECK_STAND_IN", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def inner_runs_are_not_xdist_workers(request, monkeypatch):
     """Under `pytest -n`, an in-process pytester run inherits the worker's PYTEST_XDIST_WORKER,
     and pytest-benchmark, seeing it, would turn itself off in the inner run too."""
@@ -108,3 +123,51 @@ def pair_suite(tmp_path):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(SUITE)
     return load_suite(path)
+
+
+@pytest.fixture(scope="session")
+def tensorflow_loaded(tiny_data, tmp_path_factory):
+    """Train once in this process before any in-process pytest run.
+
+    pytester restores `sys.modules` after each inner run; TensorFlow cannot be
+    imported twice in one process, so it must be loaded (with the Keras modules
+    a run uses) before the first inner run starts.
+    """
+    from pytest_optcheck.engine.fashion_mnist import load_dataset
+    from pytest_optcheck.spec.suite import load_suite
+    from pytest_optcheck.engine.training import Engine
+
+    path = tmp_path_factory.mktemp("warm") / "tiny.toml"
+    path.write_text(TINY_SUITE)
+    suite = load_suite(path)
+    profile = suite.profile("other")
+    Engine().train(suite, "adam", 0, profile, load_dataset(tiny_data))
+
+
+@pytest.fixture
+def project(pytester, tiny_data, tensorflow_loaded):
+    """A project with the tiny suite; `run(*args)` runs pytest --optcheck on it."""
+    pytester.makefile(".toml", **{"suites/tiny": TINY_SUITE})
+
+    def run(*args, optcheck=True, benchmarks=False, **kwargs):
+        flags = ["--optcheck", f"--optcheck-data-dir={tiny_data}"] if optcheck else []
+        if not benchmarks:  # epoch timing has tests of its own
+            flags += ["--deselect=suites/tiny.toml::epoch_time[sgd]", "--deselect=suites/tiny.toml::epoch_time[adam]"]
+        return pytester.runpytest(*flags, "-p", "no:randomly", "-rA", *args, **kwargs)
+
+    pytester.run_optcheck = run
+    return pytester
+
+
+def has_lines(result, *parts):
+    """Each part appears in the output, in order (plain substrings: ids contain brackets)."""
+    text = result.stdout.str() + result.stderr.str()
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        assert found >= 0, f"{part!r} not found after position {position} in:\n{text}"
+        position = found + len(part)
+
+
+def baseline(pytester, name):
+    return pytester.path / "baselines" / "tiny" / "small" / f"{name}.json"

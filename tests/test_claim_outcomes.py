@@ -7,7 +7,7 @@ import pytest
 from conftest import TINY_SUITE
 from pytest_optcheck.judge.outcome import Outcome, claim_outcome
 from pytest_optcheck.spec.expectations import Expectation
-from test_plugin import baseline, has_lines, project, tensorflow_loaded  # noqa: F401  (fixtures)
+from conftest import baseline, has_lines
 
 OUTCOMES = {
     ("holds", "holds"): Outcome.PASSED,

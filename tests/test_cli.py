@@ -115,6 +115,7 @@ def test_a_suite_backend_keras_cannot_switch_to_is_one_clear_error(capsys, tmp_p
     assert "Traceback" not in err
 
 
+@pytest.mark.trains
 def test_reference_says_each_run_is_bit_identical_to_the_plain_way(capsys, suite_file, tiny_data, tmp_path):
     code, out, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adam", "--optimizer", "sgd",
                          "--seed", "0", "--seed", "1", "--data-dir", str(tiny_data), "--no-cache", "--reference")
@@ -122,6 +123,7 @@ def test_reference_says_each_run_is_bit_identical_to_the_plain_way(capsys, suite
     assert out.count("the plain way (a fresh model, Keras's fit one step per call): bit-identical") == 4
 
 
+@pytest.mark.trains
 def test_reference_names_where_a_run_first_differs_and_fails(capsys, suite_file, tiny_data, monkeypatch):
     """An engine that copied a run's state one ulp off: the runs on a kept model differ from the plain way."""
     import numpy as np

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import TINY_SUITE
-from test_plugin import has_lines
+from conftest import has_lines
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'pytest-optcheck[ray]'")
 
@@ -52,6 +52,7 @@ def tiny_project(pytester, tiny_data):
     return pytester
 
 
+@pytest.mark.trains
 def test_runs_trained_on_ray_are_bit_identical_to_runs_trained_in_process(tiny_project):
     written = tiny_project.run_tiny(ONE_OPTIMIZER, "--optcheck-update")  # in this process, side by side
     written.assert_outcomes(passed=1)

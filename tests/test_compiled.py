@@ -24,6 +24,8 @@ ON_BOTH_BACKENDS = [
     "test_the_backend_is_asked_for_deterministic_kernels",
 ]
 
+pytestmark = pytest.mark.trains  # the engine itself: exactness against Keras
+
 
 def test_the_exactness_tests_pass_on_jax():
     pytest.importorskip("jax", reason="the [jax] extra is not installed")

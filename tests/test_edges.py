@@ -5,7 +5,7 @@ import threading
 from pathlib import Path
 
 from conftest import TINY_SUITE
-from test_plugin import baseline, has_lines, project, tensorflow_loaded  # noqa: F401  (fixtures)
+from conftest import baseline, has_lines
 
 ONE_OPTIMIZER = TINY_SUITE[: TINY_SUITE.index("[optimizers.adam]")].replace(
     "[profiles.other]\ntrain_samples = 100\nepochs = 1\nseeds = [3]\n", "")

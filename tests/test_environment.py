@@ -13,9 +13,9 @@ from pytest_optcheck import environment
 def site(tmp_path, monkeypatch):
     """A site-packages folder holding only the distributions a test installs into it."""
     monkeypatch.setattr(sys, "path", [str(tmp_path)])
-    environment.environment.cache_clear()
+    environment.reread_environment()
     yield Site(tmp_path)
-    environment.environment.cache_clear()
+    environment.reread_environment()
 
 
 class Site:
@@ -74,7 +74,7 @@ def test_a_backend_is_chosen_before_keras_is_imported_and_gets_its_own_baselines
     import pytest
 
     from pytest_optcheck.baselines.store import folder_name
-    from pytest_optcheck.environment import choose_backend, environment
+    from pytest_optcheck.environment import choose_backend, environment, reread_environment
 
     with pytest.raises(ValueError, match="--optcheck-backend torch: the harness trains on tensorflow or jax"):
         choose_backend("torch", "--optcheck-backend")
@@ -85,7 +85,7 @@ def test_a_backend_is_chosen_before_keras_is_imported_and_gets_its_own_baselines
         assert environment()["backend"] == "jax" and "jaxlib" in environment()
     finally:
         monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
-        environment.cache_clear()
+        reread_environment()
     assert "backend" not in environment()  # TensorFlow's identities are the ones baselines always had
     assert folder_name("ci", "tensorflow") == "ci" and folder_name("ci", "jax") == "ci@jax"
 

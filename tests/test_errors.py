@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import TINY_SUITE
-from test_plugin import has_lines, project, tensorflow_loaded  # noqa: F401  (fixtures)
+from conftest import has_lines
 
 RAISING = '''
 import keras

@@ -3,11 +3,14 @@
 import os
 import subprocess
 import sys
+import pytest
+
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "inhouse"
 
 
+@pytest.mark.trains
 def test_the_example_project_passes_against_its_own_baselines_and_reports(tmp_path):
     # A fresh run cache: everything trains, as in the project's CI. Nothing is written into the example.
     report = tmp_path / "summary.md"

@@ -5,7 +5,7 @@ import shlex
 import pytest
 
 from conftest import TINY_SUITE
-from test_plugin import has_lines
+from conftest import has_lines
 
 ONE_OPTIMIZER = TINY_SUITE.split("[optimizers.adam]")[0]  # sgd alone, no claim
 

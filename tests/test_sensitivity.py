@@ -10,7 +10,6 @@ from pytest_optcheck.cli.main import main
 from pytest_optcheck.cli.sensitivity import Trial, mutations
 from pytest_optcheck.spec.suite import OptimizerSpec
 
-from test_plugin import project, tensorflow_loaded  # noqa: F401  (fixtures)
 
 
 def spec(class_path: str, **kwargs) -> OptimizerSpec:

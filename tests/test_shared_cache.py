@@ -13,7 +13,7 @@ import pytest
 from conftest import TINY_SUITE
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.runs.cache import RunCache
-from test_plugin import has_lines, tensorflow_loaded  # noqa: F401  (a fixture)
+from conftest import has_lines
 
 moto_server = pytest.importorskip("moto.server", reason="the S3 test server: pip install 'moto[server]' s3fs")
 pytest.importorskip("s3fs", reason="fsspec's S3 store: pip install s3fs")

@@ -22,6 +22,7 @@ def suite(tiny_suite):
     return load_suite(tiny_suite)
 
 
+@pytest.mark.trains
 def test_a_run_trained_side_by_side_has_the_numbers_it_has_alone(suite, tiny_data, tmp_path):
     """Seeds, optimizers and a nudged rerun, two at a time, against each trained alone on a fresh build.
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import TINY_SUITE
-from test_plugin import baseline, has_lines, project, tensorflow_loaded  # noqa: F401  (fixtures)
+from conftest import baseline, has_lines
 
 TABLE_TITLES = ("Speed and quality, recomputed", "Against the baseline", "P(holds on a seed)")
 

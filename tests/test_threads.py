@@ -40,12 +40,12 @@ def test_the_thread_count_is_part_of_a_runs_environment(monkeypatch):
     """A worker with 1 thread and a process with 2 train different numbers: their runs must not share a cache entry."""
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
     monkeypatch.setenv("OPTCHECK_THREADS", "1")
-    environment.environment.cache_clear()
+    environment.reread_environment()
     one = environment.environment()
     monkeypatch.setenv("OPTCHECK_THREADS", "2")
-    environment.environment.cache_clear()
+    environment.reread_environment()
     two = environment.environment()
-    environment.environment.cache_clear()
+    environment.reread_environment()
     assert (one["threads"], two["threads"]) == ("1", "2")
     assert environment.differences(one, two) == {"threads": ("1", "2")}
 

@@ -9,6 +9,8 @@ from pytest_optcheck.engine.training import (
     STEPS_PER_EXECUTION, Engine, compiled_model, default_steps_per_execution, fit_arguments, training_arrays,
 )
 
+pytestmark = pytest.mark.trains  # the engine itself: exactness against Keras
+
 
 @pytest.fixture(scope="module")
 def setup(tiny_data, tmp_path_factory):

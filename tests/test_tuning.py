@@ -15,7 +15,7 @@ import pytest
 
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.spec.suite import load_suite
-from test_plugin import has_lines, tensorflow_loaded  # noqa: F401  (a fixture)
+from conftest import has_lines
 
 # Both grids cover the absolute rates 0.0005, 0.005, 0.05, 0.5 and 3 (fast's x0.01 is slow's
 # x1). 0.05 is best on this problem; 0.5 blows the loss up and 3 diverges: the worst points.

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import TINY_SUITE
-from test_plugin import has_lines, tensorflow_loaded  # noqa: F401  (a fixture)
+from conftest import has_lines
 
 HELPERS = "def scaled(step):\n    return step\n"
 OPTIM = """\
@@ -39,6 +39,7 @@ def user_project(pytester, tiny_data, tensorflow_loaded):  # noqa: F811
     return pytester
 
 
+@pytest.mark.trains
 def test_an_edited_helper_is_caught_with_the_cache_on_and_compared_not_declared_stale(user_project):
     user_project.run_optcheck("--optcheck-update").assert_outcomes(passed=3)
     user_project.run_optcheck().assert_outcomes(passed=3)  # from the cache: identical

@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_optcheck.engine import compiled
 from pytest_optcheck.engine.compiled import Fitted
@@ -31,7 +31,7 @@ from pytest_optcheck.engine.dataset import Dataset
 from pytest_optcheck.engine.optimizers import make_optimizer
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.runtime import keras_runtime
-from pytest_optcheck.environment import environment
+from pytest_optcheck.environment import environment, stand_in_training
 from pytest_optcheck.errors import OptcheckError, with_user_frames
 from pytest_optcheck.imports import load_attribute
 from pytest_optcheck.spec.suite import (
@@ -40,6 +40,9 @@ from pytest_optcheck.spec.suite import (
     Suite,
     TrainingSpec,
 )
+
+if TYPE_CHECKING:
+    from pytest_optcheck.engine.standin import StandInEngine
 
 # Steps run per call into TensorFlow. Any value gives the same numbers; this one
 # removes nearly all per-step overhead for the article's 1,688-step epochs.
@@ -294,21 +297,11 @@ def copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
     return True
 
 
-class Engine:
-    """What training keeps from run to run, owned by whoever trains (the runner: one engine per runner).
+class Halting:
+    """The halt of an engine's runs: while set (`halt_runs`), every run training stops at the end of its epoch."""
 
-    - `models`: the compiled models (on JAX, epoch programs) kept between runs (`TracedModels`);
-    - the halt: while set (`halt_runs`), every run training stops at the end of its epoch;
-    - the seeding turns' lock: the engine's runs, side by side in threads, take turns through
-      process-wide seeding (`SeedingTurn`). Runs of two engines must not train at once in one process.
-
-    `reference`, `steps_per_execution`: as for `TracedModels` (a reference engine trains the plain way).
-    """
-
-    def __init__(self, *, reference: bool = False, steps_per_execution: int | None = None):
-        self.models = TracedModels(reference=reference, steps_per_execution=steps_per_execution)
+    def __init__(self) -> None:
         self._halting = threading.Event()
-        self._seeding = threading.Lock()
 
     def halt_runs(self, halting: bool = True) -> None:
         """Stop every run training now at the end of its epoch (Halted); `False`: let runs train again."""
@@ -321,6 +314,23 @@ class Engine:
     def halted(self) -> bool:
         """Runs are to stop at the end of their epoch (`halt_runs`)."""
         return self._halting.is_set()
+
+
+class Engine(Halting):
+    """What training keeps from run to run, owned by whoever trains (the runner: one engine per runner).
+
+    - `models`: the compiled models (on JAX, epoch programs) kept between runs (`TracedModels`);
+    - the halt (`Halting`): while set, every run training stops at the end of its epoch;
+    - the seeding turns' lock: the engine's runs, side by side in threads, take turns through
+      process-wide seeding (`SeedingTurn`). Runs of two engines must not train at once in one process.
+
+    `reference`, `steps_per_execution`: as for `TracedModels` (a reference engine trains the plain way).
+    """
+
+    def __init__(self, *, reference: bool = False, steps_per_execution: int | None = None):
+        super().__init__()
+        self.models = TracedModels(reference=reference, steps_per_execution=steps_per_execution)
+        self._seeding = threading.Lock()
 
     def train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, dataset: Dataset, *, key: str = "",
               nudge: int | None = None, on_epoch: Callable[[int], None] | None = None) -> RunResult:
@@ -369,19 +379,29 @@ class Engine:
         )
 
 
-def process_engine() -> Engine:
+def new_engine() -> Engine | StandInEngine:
+    """An engine for a runner: Keras's, or the stand-in's where OPTCHECK_STAND_IN=1 asks for it (standin.py)."""
+    if stand_in_training():
+        from pytest_optcheck.engine.standin import StandInEngine
+
+        return StandInEngine()
+    return Engine()
+
+
+def process_engine() -> Engine | StandInEngine:
     """The engine every pytest session of this process shares (`Runner(share_engine=True)`).
 
     Building and tracing a model costs seconds; sessions run one after another in one
     process (pytester's inner runs, a notebook) reuse the models the first compiled. Runs
     of two engines must not train at once in one process, and sessions never overlap.
     """
-    if not _PROCESS_ENGINE:
-        _PROCESS_ENGINE.append(Engine())
-    return _PROCESS_ENGINE[0]
+    kind = "stand-in" if stand_in_training() else "keras"
+    if kind not in _PROCESS_ENGINES:
+        _PROCESS_ENGINES[kind] = new_engine()
+    return _PROCESS_ENGINES[kind]
 
 
-_PROCESS_ENGINE: list[Engine] = []  # at most one, made when a session first trains
+_PROCESS_ENGINES: dict[str, Engine | StandInEngine] = {}  # by kind, made when a session first trains
 
 
 def _fit(model: Any, x: Any, y: Any, epochs: int, suite: Suite, dataset: Dataset,

@@ -173,7 +173,7 @@ def _train_task(run: RemoteRun, allow_download: bool) -> tuple[dict[str, Any], s
 
     from pytest_optcheck.engine.names import check_before_training
     from pytest_optcheck.engine.sources import load
-    from pytest_optcheck.engine.training import Engine
+    from pytest_optcheck.engine.training import new_engine
 
     spec = run.suite.data
     dataset = load(spec.source, spec.kwargs, where=str(run.suite.path), folder=spec.dir,
@@ -184,7 +184,7 @@ def _train_task(run: RemoteRun, allow_download: bool) -> tuple[dict[str, Any], s
                             "give every node the same files")
     check_before_training(run.suite, run.optimizer)
     # The worker process trains this one run (max_calls=1): an engine of its own.
-    result = Engine().train(run.suite, run.optimizer, run.seed, run.profile, dataset, key=run.key, nudge=run.nudge)
+    result = new_engine().train(run.suite, run.optimizer, run.seed, run.profile, dataset, key=run.key, nudge=run.nudge)
     return result.to_json(), node, time.monotonic() - start
 
 

@@ -93,9 +93,9 @@ class Runner:
     def engine(self) -> Engine:
         """The runner's engine: the models it keeps between runs, the halt of its runs."""
         if self._engine is None:
-            from pytest_optcheck.engine.training import Engine, process_engine
+            from pytest_optcheck.engine.training import new_engine, process_engine
 
-            self._engine = process_engine() if self._share_engine else Engine()
+            self._engine = process_engine() if self._share_engine else new_engine()
         return self._engine
 
     @property
