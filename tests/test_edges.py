@@ -54,7 +54,8 @@ def test_two_refreshes_at_once_keep_every_claim_record(tmp_path):
     import dataclasses
 
     from pytest_optcheck.baselines.records import load_claims_baseline
-    from pytest_optcheck.plugin.session import BaselineWrite, OptcheckSession, Options
+    from pytest_optcheck.plugin.findings import BaselineWrite
+    from pytest_optcheck.plugin.session import OptcheckSession, Options
 
     path = tmp_path / "claims.json"
     stored = load_claims_baseline(Path(__file__).parents[1] / "baselines/article/ci/claims.json")
@@ -64,8 +65,9 @@ def test_two_refreshes_at_once_keep_every_claim_record(tmp_path):
     def refresh(claim_ids):
         for _ in range(20):
             session = OptcheckSession(Options(True, None, tmp_path, None, None, False, None), tmp_path)
-            session.updates = [BaselineWrite(str(path), record, header, c) for c in claim_ids]
-            session.write_updates()
+            for claim_id in claim_ids:
+                session.findings.queue(BaselineWrite(str(path), record, header, claim_id))
+            session.write_updates([])
 
     threads = [threading.Thread(target=refresh, args=(ids,)) for ids in (["a", "b"], ["c", "d"])]
     for thread in threads:

@@ -8,6 +8,7 @@ what the sensitivity table reports is exactly what CI would do.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from pytest_optcheck.baselines import store as baselines
@@ -16,15 +17,48 @@ from pytest_optcheck.judge import noise
 from pytest_optcheck.spec.suite import OptimizerSpec
 
 
+class CurveStatus(enum.Enum):
+    """What a curve item found: the comparison's result, or why nothing was compared.
+
+    The values are the words the terminal's "curves:" line counts.
+    """
+
+    IDENTICAL = "identical"
+    WITHIN_NOISE = "within noise"
+    WITHIN_TOLERANCE = "within tolerance"
+    CHANGED = "changed"
+    OUTSIDE_TOLERANCE = "outside tolerance"
+    UPDATED = "updated"
+    MISSING = "missing"
+    SPEC_CHANGED = "spec changed"
+    OTHER_DATA = "other data"
+    DAMAGED = "damaged baseline"
+    DIVERGED = "diverged"
+
+    @property
+    def failed(self) -> bool:
+        """The curves were compared and moved beyond the noise or the tolerances."""
+        return self in (CurveStatus.CHANGED, CurveStatus.OUTSIDE_TOLERANCE)
+
+    @property
+    def in_report(self) -> str:
+        """How the report's Items table says it."""
+        return _REPORT_WORDS.get(self, self.value)
+
+
+_REPORT_WORDS = {CurveStatus.CHANGED: "CHANGED", CurveStatus.OUTSIDE_TOLERANCE: "OUTSIDE TOLERANCE",
+                 CurveStatus.MISSING: "no baseline", CurveStatus.UPDATED: "baseline rewritten"}
+
+
 @dataclass
 class CurveResult:
-    status: str  # identical, within noise, within tolerance, changed, outside tolerance
+    status: CurveStatus  # one of the comparison's: identical, within noise or tolerance, changed, outside tolerance
     detail: str = ""  # the table of what moved, for a failure
     moved: list[str] = field(default_factory=list)  # e.g. ["loss +6.1"] (noise) or ["val_loss"] (tolerance)
 
     @property
     def failed(self) -> bool:
-        return self.status in ("changed", "outside tolerance")
+        return self.status.failed
 
 
 def uses_noise_model(recorded: OptimizerBaseline, spec: OptimizerSpec) -> bool:
@@ -37,11 +71,11 @@ def check_curves(recorded: OptimizerBaseline, measured: OptimizerBaseline, spec:
         return _against_noise(recorded, measured)
     comparison = baselines.compare_curves(recorded, measured, spec.tolerances)
     if not comparison.differences:
-        return CurveResult("identical" if comparison.identical else "within tolerance")
+        return CurveResult(CurveStatus.IDENTICAL if comparison.identical else CurveStatus.WITHIN_TOLERANCE)
     moved = sorted({d.metric for d in comparison.differences})
     detail = (f"{len(comparison.differences)} of {comparison.values} values outside tolerance\n"
               f"{baselines.format_differences(comparison.differences)}")
-    return CurveResult("outside tolerance", detail, moved)
+    return CurveResult(CurveStatus.OUTSIDE_TOLERANCE, detail, moved)
 
 
 def _against_noise(recorded: OptimizerBaseline, measured: OptimizerBaseline) -> CurveResult:
@@ -50,9 +84,9 @@ def _against_noise(recorded: OptimizerBaseline, measured: OptimizerBaseline) -> 
     stored_curves = {seed: run.history for seed, run in recorded.seeds.items()}
     comparison = noise.compare(stored_curves, measured_curves, recorded.noise)
     if comparison.identical:
-        return CurveResult("identical")
+        return CurveResult(CurveStatus.IDENTICAL)
     if comparison.passed:
-        return CurveResult("within noise")
+        return CurveResult(CurveStatus.WITHIN_NOISE)
     moved = [_moved(m) for m in comparison.failing] or ["curves differ in length or divergence"]
     detail = (
         f"{noise.describe_failure(comparison)}\n"
@@ -63,7 +97,7 @@ def _against_noise(recorded: OptimizerBaseline, measured: OptimizerBaseline) -> 
         f"the seeds move more than noise does. excursion: one value beyond {noise.EXCURSION_SCALES:g} scales "
         f"and beyond the range of the baseline's seeds at that epoch."
     )
-    return CurveResult("changed", detail, moved)
+    return CurveResult(CurveStatus.CHANGED, detail, moved)
 
 
 def _moved(m: noise.MetricShift) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge import evidence
-from pytest_optcheck.judge.outcome import INCONCLUSIVE
+from pytest_optcheck.judge.evidence import INCONCLUSIVE
 from pytest_optcheck.spec.claims import ClaimSpec, History, lower_is_better
 
 
@@ -65,9 +65,9 @@ def describe(verdict: Verdict, metric: str) -> str:
     if verdict.undecided_by:
         text = (f"inconclusive: {'; '.join(verdict.undecided_by)}; at these rates the seeds say it "
                 f"{verdict.seeds_said}: {share}")
-    elif verdict.verdict == "holds":
+    elif verdict.verdict == evidence.HOLDS:
         text = f"holds: {share}, above {e.threshold:g}"
-    elif verdict.verdict == "fails":
+    elif verdict.verdict == evidence.FAILS:
         text = f"fails: {share}, below {e.threshold:g}"
     else:
         text = f"inconclusive: {share} contains {e.threshold:g}; " + seeds_wanted(e.seeds_needed, e.seeds)
@@ -180,7 +180,7 @@ def judge_on_demand(claim: ClaimSpec, run: Callable[[str, int], Any], first: Seq
         verdict = judge(claim, runs, seeds, epochs)
         count = evidence.seeds_to_add(verdict.evidence.holding, len(seeds), group, len(pool),
                                       claim.probability_above, claim.confidence)
-        if verdict.verdict != "inconclusive" or count == 0:
+        if verdict.verdict != INCONCLUSIVE or count == 0:
             verdict.budget = len(pool)
             return verdict
         added = list(pool[len(seeds): len(seeds) + count])

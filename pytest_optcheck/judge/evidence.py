@@ -37,9 +37,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_optcheck.spec.claims import LEVEL
+from pytest_optcheck.spec.expectations import Expectation
 
 METHOD = "anytime-valid confidence sequence for P(claim holds on a seed): Jeffreys-mixture binomial martingale"
-VERDICTS = ("holds", "fails", "inconclusive")
+# A claim's verdict, as claims.json stores it and the summary says it: holds and fails are the
+# words a suite's `expect` uses too; inconclusive is the verdict an `undecided` expectation expects.
+HOLDS, FAILS, INCONCLUSIVE = Expectation.HOLDS.value, Expectation.FAILS.value, "inconclusive"
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
 _LOG_BETA_HALF = math.lgamma(0.5) * 2  # log B(1/2, 1/2) = log pi
 
 
@@ -83,14 +87,14 @@ def decide(holding: int, seeds: int, threshold: float = 0.5, level: float = LEVE
     so no interval needs computing: which side of it the share lies on says the rest.
     """
     if seeds == 0 or log_ratio(holding, seeds, threshold) < math.log(1.0 / (1.0 - level)):
-        return "inconclusive"
-    return "holds" if holding / seeds > threshold else "fails"
+        return INCONCLUSIVE
+    return HOLDS if holding / seeds > threshold else FAILS
 
 
 def seeds_to_decide(share: float, threshold: float = 0.5, level: float = LEVEL, limit: int = 1000) -> int | None:
     """How many seeds a claim holding on `share` of them would take to be decided; None beyond `limit`."""
     for seeds in range(1, limit + 1):
-        if decide(round(share * seeds), seeds, threshold, level) != "inconclusive":
+        if decide(round(share * seeds), seeds, threshold, level) != INCONCLUSIVE:
             return seeds
     return None
 
@@ -109,8 +113,8 @@ def seeds_to_add(holding: int, seeds: int, group: int, budget: int, threshold: f
     """
     left = max(budget - seeds, 0)
     for added in range(min(group, left), left + 1):
-        if added and (decide(holding + added, seeds + added, threshold, level) != "inconclusive"
-                      or decide(holding, seeds + added, threshold, level) != "inconclusive"):
+        if added and (decide(holding + added, seeds + added, threshold, level) != INCONCLUSIVE
+                      or decide(holding, seeds + added, threshold, level) != INCONCLUSIVE):
             return added
     return left
 
@@ -122,7 +126,7 @@ def seeds_certain(first: int, group: int, budget: int, threshold: float = 0.5, l
     `seeds_to_add` of them (4 at least): its 7 seeds can train before it is first judged.
     """
     seeds = first
-    while seeds < budget and all(decide(h, seeds, threshold, level) == "inconclusive" for h in range(seeds + 1)):
+    while seeds < budget and all(decide(h, seeds, threshold, level) == INCONCLUSIVE for h in range(seeds + 1)):
         seeds += min(seeds_to_add(h, seeds, group, budget, threshold, level) for h in range(seeds + 1))
     return seeds
 
@@ -150,7 +154,7 @@ def weigh(holding: Sequence[bool], threshold: float = 0.5, level: float = LEVEL)
     yes, n = sum(holding), len(holding)
     low, high = interval(yes, n, level)
     verdict = decide(yes, n, threshold, level)
-    needed = n if verdict != "inconclusive" else seeds_to_decide(yes / n if n else 0.5, threshold, level)
+    needed = n if verdict != INCONCLUSIVE else seeds_to_decide(yes / n if n else 0.5, threshold, level)
     return Evidence(yes, n, threshold, level, low, high, verdict, needed)
 
 

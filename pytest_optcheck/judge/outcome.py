@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import enum
 
+from pytest_optcheck.judge.evidence import INCONCLUSIVE
 from pytest_optcheck.spec.expectations import Expectation
-
-INCONCLUSIVE = "inconclusive"
 
 
 class Outcome(enum.Enum):

@@ -81,7 +81,7 @@ def measure_epoch_time(benchmark: Any, request: pytest.FixtureRequest, optimizer
     except OptcheckError as exc:  # a suite or data problem: its message, once, not a traceback
         failure = exc
     if isinstance(failure, SuiteSetupError) and state is not None:
-        state.setup_failures.setdefault(str(suite_path), request.node.nodeid)
+        state.findings.cannot_train(str(suite_path), request.node.nodeid)
     # Nothing was timed, and pytest-benchmark would add that its fixture went unused. The
     # filter lasts as long as this item's own warning filters, which pytest restores after it.
     warnings.filterwarnings("ignore", message=UNUSED_FIXTURE)
@@ -96,7 +96,7 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, sui
     if getattr(benchmark, "disabled", False):  # under xdist, or --benchmark-disable
         pytest.skip(DISABLED_REASON)
     state = optcheck_session(config)
-    first = state.setup_failures.get(str(suite_path))
+    first = state.findings.setup_failures.get(str(suite_path))
     if first is not None:
         raise OptcheckError(f"epoch_time[{optimizer}]: cannot train, for the reason given by {first}")
     suite = state.suite(suite_path)

@@ -8,25 +8,25 @@ from pathlib import Path
 
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
-from pytest_optcheck.baselines.compare import check_curves
+from pytest_optcheck.baselines.compare import CurveStatus, check_curves
 from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
+from pytest_optcheck.baselines.records import JudgedClaim, OptimizerBaseline
+from pytest_optcheck.plugin.findings import ItemKey
 from pytest_optcheck.plugin.outcomes import FAILING, ItemOutcome, OutcomeRecorder
-from pytest_optcheck.plugin.session import OptcheckSession, read_quietly
+from pytest_optcheck.plugin.session import OptcheckSession
+from pytest_optcheck.plugin.writes import read_quietly
 from pytest_optcheck.render.report import ItemRow, ReportInput, item_counts, render_markdown, render_terminal
 from pytest_optcheck.render.words import DASH, plural
 from pytest_optcheck.spec.suite import Profile, Suite
 
 FULL_HINT = "the report's tables: pytest -v, or --optcheck-summary=full"
 SHORT_WIDTH = 160  # a failing item's line in the short summary; the report and the failure say it all
-# How a curve item's status reads in the report; the others read as they are.
-CURVE_WORDS = {"changed": "CHANGED", "outside tolerance": "OUTSIDE TOLERANCE", "missing": "no baseline",
-               "updated": "baseline rewritten"}
 
 
 def finish(state: OptcheckSession, suites: list[Suite], *, outcomes: OutcomeRecorder | None = None,
-           full: bool = True, broken: list[Path] = ()) -> bool:
-    """Write pending baselines, the report and plots; fill `state.summary`. False if a write failed.
+           full: bool = True, broken: list[Path] = ()) -> tuple[bool, list[str]]:
+    """Write pending baselines, the report and plots; whether every write succeeded, and the terminal's lines.
 
     `outcomes`: what pytest reported for each item; `full`: the report's tables on the terminal
     too (-v); `broken`: the suite files that did not load (each is a collection error already).
@@ -34,18 +34,19 @@ def finish(state: OptcheckSession, suites: list[Suite], *, outcomes: OutcomeReco
     ok = True
     state.warn_environment()
     inputs = report_inputs(state, suites, outcomes)  # read the stored baselines before they are rewritten
+    changes: list[str] = []
     try:
-        state.write_updates()
+        state.write_updates(changes)
     except OptcheckError as exc:
-        state.changes.append(f"ERROR: {exc}")
+        changes.append(f"ERROR: {exc}")
         ok = False
     rows = [row for inp in inputs for row in inp.items]
     lines = item_lines(inputs) + status_lines(state, rows) + claim_lines(state) + state.tuning.summary_lines() + state.cluster_lines()
     if full:
         for inp in inputs:
             lines += ["", *render_terminal(inp).splitlines()]
-    if state.changes:
-        lines += ["", "baselines written:", *(f"  {change}" for change in state.changes)]
+    if changes:
+        lines += ["", "baselines written:", *(f"  {change}" for change in changes)]
     lines += unused_lines(state, suites, broken)
     if state.options.report and inputs:
         try:
@@ -58,8 +59,7 @@ def finish(state: OptcheckSession, suites: list[Suite], *, outcomes: OutcomeReco
         lines += plot_lines(state, inputs)
     if inputs and not full:
         lines.append(FULL_HINT)
-    state.summary = lines
-    return ok
+    return ok, lines
 
 
 def item_lines(inputs: list[ReportInput]) -> list[str]:
@@ -105,16 +105,17 @@ def status_lines(state: OptcheckSession, rows: list[ItemRow] = ()) -> list[str]:
     """
     uncompared = [row.item for row in rows if row.item.startswith("curve[") and row.verdict == DASH
                   and row.outcome in FAILING]
-    if not state.curve_status and not uncompared:
+    curves = state.findings.curves
+    if not curves and not uncompared:
         return []
-    counts = Counter(state.curve_status.values())
+    counts = Counter(status.value for status in curves.values())
     parts = [f"{n} {status}" for status, n in sorted(counts.items())]
     if uncompared:
         parts.append(f"{len(uncompared)} not compared (failed before comparing: {', '.join(uncompared)})")
     lines = ["curves: " + ", ".join(parts)]
-    identical = sorted(key.rsplit("/", 1)[1] for key, status in state.curve_status.items() if status == "identical")
+    identical = sorted(key.name for key, status in curves.items() if status is CurveStatus.IDENTICAL)
     failing = any(row.outcome in FAILING for row in rows)
-    if identical and len(identical) == len(state.curve_status) and not failing:
+    if identical and len(identical) == len(curves) and not failing:
         lines.append("  every curve is bit-identical to its baseline (same seeds, data and versions)")
     elif identical:
         lines.append("  bit-identical to the baseline: " + ", ".join(identical))
@@ -123,15 +124,16 @@ def status_lines(state: OptcheckSession, rows: list[ItemRow] = ()) -> list[str]:
 
 def claim_lines(state: OptcheckSession) -> list[str]:
     """Each claim's outcome counted, and the claims whose verdict moved since the baseline."""
-    if not state.claim_records:
+    findings = state.findings
+    if not findings.claims:
         return []
-    counts = Counter((r.outcome, r.expect, r.record.verdict) for r in state.claim_records.values())
+    counts = Counter((r.outcome, r.expect, r.record.verdict) for r in findings.claims.values())
     parts = [f"{n} {outcome} (expected {expect}, {verdict})"
              for (outcome, expect, verdict), n in sorted(counts.items())]
     lines = ["claims: " + ", ".join(parts)]
     by_kind: dict[str, list[str]] = {}
-    for how, claim in state.claim_changes.values():
-        by_kind.setdefault(how, []).append(claim)
+    for change in findings.claim_changes.values():
+        by_kind.setdefault(change.how, []).append(change.claim)
     if state.options.update:
         return lines  # the records are being rewritten: "baselines written" below says how
     for how, claims in sorted(by_kind.items()):
@@ -149,9 +151,7 @@ def report_inputs(state: OptcheckSession, suites: list[Suite],
         if state.options.profile and state.options.profile not in suite.profiles:
             continue  # a suite outside this session's arguments, without the profile it ran
         profile = state.profile(suite)
-        prefix = f"{suite.name}/{profile.name}/"
-        measured = {k[len(prefix):]: v for k, v in state.measured.items() if k.startswith(prefix)}
-        judged = {k[len(prefix):]: v for k, v in state.claim_records.items() if k.startswith(prefix)}
+        measured, judged = state.findings.of(suite.name, profile.name)
         ran = [] if outcomes is None else outcomes.for_suite(suite.path)
         if not measured and not judged and not ran:
             continue
@@ -172,16 +172,17 @@ def report_inputs(state: OptcheckSession, suites: list[Suite],
             judged=judged,
             generated=generated,
             backend=keras_backend(),
-            items=item_rows(state, suite, profile, ran, baseline_optimizers),
+            items=item_rows(state, suite, profile, ran, baseline_optimizers, measured, judged),
             selection=state.tuning.record(suite) if state.tuning.has_selected(suite) else None,
         ))
     return inputs
 
 
 def item_rows(state: OptcheckSession, suite: Suite, profile: Profile, ran: list[ItemOutcome],
-              stored: dict) -> list[ItemRow]:
+              stored: dict[str, OptimizerBaseline], measured: dict[str, OptimizerBaseline],
+              judged: dict[str, JudgedClaim]) -> list[ItemRow]:
     """Each item that ran, in the suite's order: curves, claims, epoch times."""
-    prefix = f"{suite.name}/{profile.name}/"
+    curves = state.findings.curves
     order = {f"curve[{name}]": i for i, name in enumerate(suite.optimizers)}
     order |= {f"claim[{claim.id}]": len(order) + i for i, claim in enumerate(suite.claims)}
     rows = []
@@ -189,15 +190,16 @@ def item_rows(state: OptcheckSession, suite: Suite, profile: Profile, ran: list[
         kind, _, rest = item.name.partition("[")
         name = rest.removesuffix("]")
         verdict, detail = DASH, ""
-        if kind == "curve" and prefix + name in state.curve_status:
-            status = state.curve_status[prefix + name]
-            verdict = CURVE_WORDS.get(status, status)
-            if status in ("changed", "outside tolerance") and name in stored:
-                result = check_curves(stored[name], state.measured[prefix + name], suite.optimizer(name))
+        key = ItemKey(suite.name, profile.name, name)
+        if kind == "curve" and key in curves:
+            status = curves[key]
+            verdict = status.in_report
+            if status.failed and name in stored:
+                result = check_curves(stored[name], measured[name], suite.optimizer(name))
                 detail = ", ".join(result.moved)
-        elif kind == "claim" and prefix + name in state.claim_records:
-            judged = state.claim_records[prefix + name]
-            verdict = f"{judged.record.verdict} (expected {judged.expect})"
+        elif kind == "claim" and name in judged:
+            claim = judged[name]
+            verdict = f"{claim.record.verdict} (expected {claim.expect})"
         if not detail and item.outcome != "passed":
             detail = item.message.removeprefix(f"{item.name}: ")
         rows.append(ItemRow(item.name, item.outcome, verdict, detail))

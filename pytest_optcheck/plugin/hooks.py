@@ -250,7 +250,7 @@ def _join_cluster(config: pytest.Config) -> None:
         cluster = connect(address, project_root(config), state.options.data_dir)
     except OptcheckError as exc:
         raise pytest.UsageError(str(exc)) from None
-    state.runner.remote = RemoteTrainer(cluster, allow_download=state.options.allow_download)
+    state.train_on(RemoteTrainer(cluster, allow_download=state.options.allow_download))
 
 
 def _check_profile(config: pytest.Config, profile: str) -> None:
@@ -317,11 +317,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if state is None or not state.options.enabled or hasattr(config, "workerinput"):
         return
     from pytest_optcheck.plugin.items import ClaimItem, CurveItem, OptcheckItem
-    from pytest_optcheck.plugin.session import Needs
+    from pytest_optcheck.plugin.planning import Needs
     from pytest_optcheck.runs.progress import Progress
 
     items = [item for item in session.items if isinstance(item, OptcheckItem)]
-    state.plan(Needs(
+    state.planner.plan(Needs(
         runs={(item.suite.path, name): item.suite for item in items for name in item.optimizers},
         noise=frozenset((item.suite.path, item.optimizer) for item in items
                         if isinstance(item, CurveItem) and not item.spec.explicit_tolerances),
@@ -331,10 +331,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     capture = config.pluginmanager.get_plugin("capturemanager")
     remote = state.runner.remote
-    state.runner.progress = Progress(_terminal_lines(reporter, capture),
-                                     at_once=state.runner.at_once if remote is None else remote.cluster.workers,
-                                     where="" if remote is None else remote.cluster.describe())
-    state.plan_runs(state.runner.progress)
+    state.show_progress(Progress(_terminal_lines(reporter, capture),
+                                 at_once=state.runner.at_once if remote is None else remote.cluster.workers,
+                                 where="" if remote is None else remote.cluster.describe()))
 
 
 def _terminal_lines(reporter, capture) -> Callable[[str, bool], None]:
@@ -366,9 +365,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from pytest_optcheck.plugin.finish import finish
 
     config = session.config
-    if not finish(state, _loadable_suites(config), outcomes=config.pluginmanager.get_plugin(OUTCOMES),
-                  full=_full_summary(config), broken=_broken_suites(config)):
+    ok, lines = finish(state, _loadable_suites(config), outcomes=config.pluginmanager.get_plugin(OUTCOMES),
+                       full=_full_summary(config), broken=_broken_suites(config))
+    config.stash[_summary_key] = lines
+    if not ok:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_summary_key = pytest.StashKey[list[str]]()  # the session's end writes the terminal's lines here
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -386,7 +390,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if not state.options.enabled:
         _say_why_skipped(terminalreporter)
         return
-    lines = state.summary
+    lines = config.stash.get(_summary_key, [])
     if not suite_files(config):  # --optcheck, but nothing to check: say where the harness looked
         where = ", ".join(str(p) for p in suite_locations(config))
         lines = [f"no suite files (*.toml) under {where}: write one there (see the tutorial), or name their "

@@ -16,16 +16,17 @@ import pytest
 
 from pytest_optcheck.baselines import records
 from pytest_optcheck.baselines import store as baselines
-from pytest_optcheck.baselines.compare import check_curves
+from pytest_optcheck.baselines.compare import CurveStatus, check_curves
 from pytest_optcheck.baselines.records import JudgedClaim
 from pytest_optcheck.engine.dataset import DataError
 from pytest_optcheck.environment import environment, keras_backend
 from pytest_optcheck.errors import OptcheckError, SuiteSetupError
 from pytest_optcheck.judge.claims import Verdict, describe, seeds_wanted
-from pytest_optcheck.judge.outcome import INCONCLUSIVE, Outcome, claim_outcome
+from pytest_optcheck.judge.evidence import INCONCLUSIVE
+from pytest_optcheck.judge.outcome import Outcome, claim_outcome
+from pytest_optcheck.plugin.findings import BaselineWrite, ClaimChange
 from pytest_optcheck.plugin.session import (
     SKIP_REASON,
-    BaselineWrite,
     OptcheckSession,
     UpdateMode,
     optcheck_session,
@@ -88,7 +89,8 @@ class OptcheckItem(pytest.Item):
             pytest.skip(SKIP_REASON)
 
     def runtest(self) -> None:
-        first = self.session_state.setup_failures.get(str(self.suite.path)) if self.config.getoption("optcheck") else None
+        first = (self.session_state.findings.setup_failures.get(str(self.suite.path))
+                 if self.config.getoption("optcheck") else None)
         if first is not None:  # the suite's runs cannot train: said once, by the first item
             raise OptcheckError(f"{self.name}: cannot train, for the reason given by {first}")
         try:
@@ -98,7 +100,7 @@ class OptcheckItem(pytest.Item):
             self.session.shouldstop = f"{exc.subject} is missing or damaged (see the first failure)"
             raise
         except SuiteSetupError:
-            self.session_state.setup_failures[str(self.suite.path)] = self.nodeid
+            self.session_state.findings.cannot_train(str(self.suite.path), self.nodeid)
             raise
 
     def check(self) -> None:
@@ -125,10 +127,10 @@ class CurveItem(OptcheckItem):
         super().__init__(**kwargs)
         self.optimizer = optimizer
 
-    def status(self, status: str) -> None:
-        """Record what the comparison found; a later call (e.g. "updated") replaces an earlier one."""
-        profile = self.session_state.profile(self.suite)
-        self.session_state.curve_status[f"{self.suite.name}/{profile.name}/{self.optimizer}"] = status
+    def status(self, status: CurveStatus) -> None:
+        """Record what the comparison found; a later call (updated, say) replaces an earlier one."""
+        state = self.session_state
+        state.findings.curve(state.item_key(self.suite, self.optimizer), status)
 
     @property
     def trained(self) -> Suite:
@@ -164,7 +166,7 @@ class CurveItem(OptcheckItem):
         if failure:
             raise AssertionError(failure)
         if diverged:
-            self.status("diverged")
+            self.status(CurveStatus.DIVERGED)
             raise AssertionError(f"{self.name}: diverged at epoch {_diverged_text(diverged)}")
 
     @property
@@ -185,19 +187,19 @@ class CurveItem(OptcheckItem):
             same_data = kept if recorded.dataset is not None else dataclasses.replace(kept, dataset=None)
             if recorded.same_content(same_data):
                 # The same curves need no new envelope: nothing retrains, and the file stays as it is.
-                state.updates.append(BaselineWrite(str(path), kept))
-                self.status("identical")
+                state.findings.queue(BaselineWrite(str(path), kept))
+                self.status(CurveStatus.IDENTICAL)
                 return
         suite = self.trained
         envelope = None if self.spec.explicit_tolerances else state.envelope(suite, self.optimizer)
         content = baselines.optimizer_baseline(suite, state.profile(suite), self.optimizer,
                                                state.runs(suite, self.optimizer), envelope,
                                                data=state.runner.data_identity(suite))
-        state.updates.append(BaselineWrite(str(path), content))
-        self.status("updated")
+        state.findings.queue(BaselineWrite(str(path), content))
+        self.status(CurveStatus.UPDATED)
 
     def _damaged(self, exc: OptcheckError) -> str:
-        self.status("damaged baseline")
+        self.status(CurveStatus.DAMAGED)
         return f"{self.name}: {exc}\nOr rewrite it from a fresh run: {self.session_state.refresh_command(self.nodeid)}"
 
     def _problem(self, path: Path, recorded: records.OptimizerBaseline | None,
@@ -207,25 +209,25 @@ class CurveItem(OptcheckItem):
         spec = self.trained.optimizer(self.optimizer)  # its label names a tuned rate
         refresh = state.refresh_command(self.nodeid)
         if recorded is None:
-            self.status("missing")
+            self.status(CurveStatus.MISSING)
             return f"{self.name}: no baseline at {path}\nCreate it with: {refresh}"
         if recorded.spec_hash != measured.spec_hash:
-            self.status("spec changed")
+            self.status(CurveStatus.SPEC_CHANGED)
             return (
                 f"{self.name}: {path} was produced by a different spec (optimizer arguments, model, training, "
                 f"profile size or seeds changed since it was written).\nRefresh it with: {refresh}"
             )
         mismatch = baselines.data_mismatch(recorded, measured)
         if mismatch:
-            self.status("other data")
+            self.status(CurveStatus.OTHER_DATA)
             return (f"{self.name}: {path}: {mismatch}; curves on different data cannot be compared.\n"
                     f"Train on the baseline's data, or if the data changed on purpose, refresh with: {refresh}")
-        state.note_environment(path, recorded.environment, f"{self.suite.name}/{recorded.profile}/{self.optimizer}")
+        state.note_environment(path, recorded.environment, state.item_key(self.suite, self.optimizer, recorded.profile))
         result = check_curves(recorded, measured, spec)
         self.status(result.status)
         if not result.failed:
             return None
-        if result.status == "changed":
+        if result.status is CurveStatus.CHANGED:
             headline = (f"{self.name}: {spec.label} trains differently from its baseline {path} "
                         f"(profile {recorded.profile}); in units of the noise: {', '.join(result.moved)}")
         else:
@@ -263,8 +265,8 @@ class ClaimItem(OptcheckItem):
         verdict = state.verdict(suite, self.claim)
         record = baselines.claim_record(suite, self.claim, profile, verdict)
         outcome = claim_outcome(expected.expectation, verdict.verdict)
-        key = f"{self.suite.name}/{profile.name}/{self.claim.id}"
-        state.claim_records[key] = JudgedClaim(record, expected.value, expected.because, outcome.value)
+        key = state.item_key(self.suite, self.claim.id, profile.name)
+        state.findings.judged(key, JudgedClaim(record, expected.value, expected.because, outcome.value))
         for name in self.claim.optimizers:  # the report shows the optimizers a claim compares
             state.record_measured(suite, profile, name)
         summary = describe(verdict, self.claim.metric)
@@ -276,13 +278,14 @@ class ClaimItem(OptcheckItem):
             damaged = None
         change = self._change(path, recorded, record)
         if change is not None:
-            state.claim_changes[key] = (change.kind.value, self.claim.id + (f" ({change.verdicts})" if change.verdicts else ""))
+            state.findings.claim_changed(key, ClaimChange(
+                change.kind.value, self.claim.id + (f" ({change.verdicts})" if change.verdicts else "")))
 
         update = state.options.update
         rewritten = update is UpdateMode.ALL or (update is not None and (damaged or change is not None))
         if rewritten:
             header = baselines.claims_header(suite, profile, environment())
-            state.updates.append(BaselineWrite(str(path), record, header, self.claim.id))
+            state.findings.queue(BaselineWrite(str(path), record, header, self.claim.id))
         elif damaged:
             raise AssertionError(damaged)
 

@@ -19,6 +19,7 @@ from typing import Any
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.records import ClaimRecord, JudgedClaim, OptimizerBaseline
 from pytest_optcheck.baselines.selection import SelectionBaseline
+from pytest_optcheck.judge.evidence import INCONCLUSIVE
 from pytest_optcheck.metrics import ordered, short
 from pytest_optcheck.render.document import Section, Table, markdown, plain_text
 from pytest_optcheck.render.stats import (
@@ -359,7 +360,7 @@ def claim_seeds_text(record: ClaimRecord) -> str:
     seeds, needed, budget = record.seeds, record.seeds_needed, record.seed_budget
     if record.probability is None:  # written before verdicts had evidence: no count of seeds needed
         return str(seeds)
-    if record.verdict != "inconclusive":
+    if record.verdict != INCONCLUSIVE:
         return f"{seeds} (decided)"
     of_budget = f" of {budget}" if budget else ""
     return f"{seeds}{of_budget}; needs {needed}" if needed else f"{seeds}{of_budget}; needs > 1000"
