@@ -1,8 +1,6 @@
 """Edges a team meets on a bad day, each with what the harness now does (docs/reference/edges.md)."""
 
 import json
-import threading
-from pathlib import Path
 
 from conftest import TINY_SUITE
 from conftest import baseline, has_lines
@@ -48,30 +46,3 @@ def test_versions_outside_the_declared_range_are_named():
     found = outside_declared_range({**environment(), "tensorflow": "2.15.1"})
     assert found == ["tensorflow 2.15.1 (this pytest-optcheck declares >=2.16)"]
     assert outside_declared_range() == []
-
-
-def test_two_refreshes_at_once_keep_every_claim_record(tmp_path):
-    import dataclasses
-
-    from pytest_optcheck.baselines.records import load_claims_baseline
-    from pytest_optcheck.plugin.findings import BaselineWrite
-    from pytest_optcheck.plugin.session import OptcheckSession, Options
-
-    path = tmp_path / "claims.json"
-    stored = load_claims_baseline(Path(__file__).parents[1] / "baselines/article/ci/claims.json")
-    header = dataclasses.replace(stored, path=None, claims={})
-    record = next(iter(stored.claims.values()))
-
-    def refresh(claim_ids):
-        for _ in range(20):
-            session = OptcheckSession(Options(True, None, tmp_path, None, None, False, None), tmp_path)
-            for claim_id in claim_ids:
-                session.findings.queue(BaselineWrite(str(path), record, header, claim_id))
-            session.write_updates([])
-
-    threads = [threading.Thread(target=refresh, args=(ids,)) for ids in (["a", "b"], ["c", "d"])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(json.loads(path.read_text())["claims"]) == ["a", "b", "c", "d"]

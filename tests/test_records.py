@@ -159,38 +159,6 @@ def test_a_record_made_from_a_verdict_is_the_record_its_file_reads_back():
     assert judged.margins[5] is None and judged.notes and judged.median_interval is not None
 
 
-def test_results_from_a_worker_reach_the_controller_whole(tmp_path):
-    """What an xdist worker measured (a non-finite test loss included) is read back as the same records."""
-    from pytest_optcheck.baselines.records import JudgedClaim
-    from pytest_optcheck.baselines.compare import CurveStatus
-    from pytest_optcheck.plugin.findings import BaselineWrite, ClaimChange, ItemKey
-    from pytest_optcheck.plugin.session import OptcheckSession, Options
-
-    measured = dataclasses.replace(load_optimizer_baseline(SMOKE / "adam.json"), path=None)
-    seeds = dict(measured.seeds)
-    seeds[0] = dataclasses.replace(seeds[0], test={"loss": None, "accuracy": 0.1})
-    measured = dataclasses.replace(measured, seeds=seeds)
-    claims = load_claims_baseline(SMOKE / "claims.json")
-    claim_id, record = next(iter(claims.claims.items()))
-    header = dataclasses.replace(claims, path=None, claims={})
-
-    def session():
-        return OptcheckSession(Options(True, None, tmp_path, None, None, False, None), tmp_path)
-
-    worker = session()
-    found = worker.findings
-    found.measure(ItemKey("article", "smoke", "adam"), measured)
-    found.judged(ItemKey("article", "smoke", claim_id), JudgedClaim(record, "holds", "", "passed"))
-    found.claim_changed(ItemKey("article", "smoke", claim_id), ClaimChange("changed verdict since the baseline", claim_id))
-    found.curve(ItemKey("article", "smoke", "adam"), CurveStatus.WITHIN_NOISE)
-    found.other_environment("keras: 3.6.0 -> 3.13.2", "a.json", ItemKey("article", "smoke", "adam"))
-    found.queue(BaselineWrite("a.json", measured))
-    found.queue(BaselineWrite("claims.json", record, header, claim_id))
-    controller = session()
-    controller.absorb(json.loads(json.dumps(worker.export())))
-    assert controller.findings == worker.findings
-
-
 def test_a_session_reads_each_baseline_file_once(tmp_path):
     """Eleven claim items share one claims.json: it is parsed once, and a damaged one fails each of them."""
     from pytest_optcheck.plugin.session import OptcheckSession, Options
