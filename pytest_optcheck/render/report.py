@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_optcheck.baselines import store as baselines
+from pytest_optcheck.baselines.compare import CurveStatus
 from pytest_optcheck.baselines.records import ClaimRecord, JudgedClaim, OptimizerBaseline
 from pytest_optcheck.baselines.selection import SelectionBaseline
 from pytest_optcheck.judge.evidence import INCONCLUSIVE
@@ -235,7 +236,7 @@ def baseline_change(inp: ReportInput, name: str) -> str:
         return "no baseline"
     new = inp.optimizers[name]
     if old.same_curves(new):
-        return "identical"
+        return CurveStatus.IDENTICAL.value
     if divergence(new) and not divergence(old):
         return "diverged; the baseline did not"
     if divergence(old) and not divergence(new):
@@ -243,7 +244,7 @@ def baseline_change(inp: ReportInput, name: str) -> str:
     metric = headline_metric(new)
     before, after = final_values(old, metric), final_values(new, metric)
     if before is None or after is None:
-        return "changed"
+        return CurveStatus.CHANGED.value
     delta = statistics.fmean(after) - statistics.fmean(before)
     shown = column_header(metric)
     text = f"{shown} {delta:+.4f}" if delta else f"curves moved; final {shown} equal"
