@@ -54,14 +54,16 @@ def tiny_project(pytester, tiny_data):
 
 @pytest.mark.trains
 def test_runs_trained_on_ray_are_bit_identical_to_runs_trained_in_process(tiny_project):
-    written = tiny_project.run_tiny(ONE_OPTIMIZER, "--optcheck-update")  # in this process, side by side
+    """Keras in a fresh Ray worker process trains the bits this process trains (one seed: a task costs seconds)."""
+    one_seed = ONE_OPTIMIZER.replace("seeds = [0, 1, 2]", "seeds = [0]")
+    written = tiny_project.run_tiny(one_seed, "--optcheck-update")  # in this process
     written.assert_outcomes(passed=1)
-    on_ray = tiny_project.run_tiny(ONE_OPTIMIZER, "--optcheck-ray", "local", "--optcheck-no-cache")
+    on_ray = tiny_project.run_tiny(one_seed, "--optcheck-ray", "local", "--optcheck-no-cache")
     on_ray.assert_outcomes(passed=1)
     # As many Ray workers as the CPUs allow runs of this many threads (under pytest-xdist, 1 thread each).
-    has_lines(on_ray, "of ~3 runs, ", " Ray worker", " at local", "curves: 1 identical",
+    has_lines(on_ray, "of ~1 runs, ", " Ray worker", " at local", "curves: 1 identical",
               "every curve is bit-identical to its baseline",
-              "runs: 3 trained on ", " Ray worker", " at local, each in a fresh worker process")
+              "runs: 1 trained on ", " Ray worker", " at local, each in a fresh worker process")
 
 
 def test_a_killed_worker_is_retried_and_one_killed_every_time_fails_its_item_in_one_line(tiny_project):
