@@ -3,9 +3,9 @@
 import os
 import subprocess
 import sys
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "inhouse"
 

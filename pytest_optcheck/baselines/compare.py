@@ -24,9 +24,9 @@ class CurveStatus(enum.Enum):
     """
 
     IDENTICAL = "identical"
-    WITHIN_NOISE = "within noise"
+    WITHIN_NOISE = noise.WITHIN_NOISE
     WITHIN_TOLERANCE = "within tolerance"
-    CHANGED = "changed"
+    CHANGED = noise.CHANGED
     OUTSIDE_TOLERANCE = "outside tolerance"
     UPDATED = "updated"
     MISSING = "missing"
@@ -46,7 +46,7 @@ class CurveStatus(enum.Enum):
         return _REPORT_WORDS.get(self, self.value)
 
 
-_REPORT_WORDS = {CurveStatus.CHANGED: "CHANGED", CurveStatus.OUTSIDE_TOLERANCE: "OUTSIDE TOLERANCE",
+_REPORT_WORDS = {CurveStatus.CHANGED: noise.CHANGED.upper(), CurveStatus.OUTSIDE_TOLERANCE: "OUTSIDE TOLERANCE",
                  CurveStatus.MISSING: "no baseline", CurveStatus.UPDATED: "baseline rewritten"}
 
 

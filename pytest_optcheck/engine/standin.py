@@ -32,6 +32,7 @@ from pytest_optcheck.engine.dataset import Dataset
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.training import Halted, Halting, training_arrays
 from pytest_optcheck.environment import environment
+from pytest_optcheck.metrics import higher_is_better
 from pytest_optcheck.spec.suite import OptimizerSpec, Profile, Suite
 
 # How much faster than SGD at the same learning rate each Keras class steps, about as on
@@ -129,8 +130,9 @@ def _accuracy(loss: float) -> float:
 
 
 def _kind(metric: str) -> str:
-    """Which of the four curves a metric follows: a loss, or an accuracy, of training or of validation."""
-    part = "accuracy" if "acc" in metric else "loss"
+    """Which of the four curves a metric follows: a loss (lower is better), or a score such as an
+    accuracy (higher is better, at most 1), of training or of validation."""
+    part = "accuracy" if higher_is_better(metric) else "loss"
     return f"val_{part}" if metric.startswith("val_") else part
 
 

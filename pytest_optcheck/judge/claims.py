@@ -63,14 +63,14 @@ def describe(verdict: Verdict, metric: str) -> str:
     e = verdict.evidence
     share = f"P(holds on a seed) = {e.holding}/{e.seeds}, {e.level:.0%} interval [{e.low:.2f}, {e.high:.2f}]"
     if verdict.undecided_by:
-        text = (f"inconclusive: {'; '.join(verdict.undecided_by)}; at these rates the seeds say it "
+        text = (f"{evidence.INCONCLUSIVE}: {'; '.join(verdict.undecided_by)}; at these rates the seeds say it "
                 f"{verdict.seeds_said}: {share}")
     elif verdict.verdict == evidence.HOLDS:
-        text = f"holds: {share}, above {e.threshold:g}"
+        text = f"{verdict.verdict}: {share}, above {e.threshold:g}"
     elif verdict.verdict == evidence.FAILS:
-        text = f"fails: {share}, below {e.threshold:g}"
+        text = f"{verdict.verdict}: {share}, below {e.threshold:g}"
     else:
-        text = f"inconclusive: {share} contains {e.threshold:g}; " + seeds_wanted(e.seeds_needed, e.seeds)
+        text = f"{verdict.verdict}: {share} contains {e.threshold:g}; " + seeds_wanted(e.seeds_needed, e.seeds)
     median = verdict.median_interval
     if median is not None:
         text += (f"; margin in {metric}: mean {_signed(verdict.mean)}, median interval [{median[0]:+.4f}, "

@@ -210,10 +210,14 @@ def compare(baseline: Mapping[int, Curves], measured: Mapping[int, Curves], enve
     return NoiseComparison(shifts, identical and not missing, sorted(set(missing)))
 
 
+# A metric's verdict in the noise table, and the curve statuses of the same names (baselines/compare.py).
+CHANGED, WITHIN_NOISE = "changed", "within noise"
+
+
 def _verdict(m: MetricShift) -> str:
     reasons = (["shift"] if abs(m.shift) > SHIFT_LIMIT else []) + (["spread"] if m.spread_failed else []) + (
         ["excursion"] if m.excursions else [])
-    return f"CHANGED ({', '.join(reasons)})" if reasons else "within noise"
+    return f"{CHANGED.upper()} ({', '.join(reasons)})" if reasons else WITHIN_NOISE
 
 
 def _seed_range(baseline: Mapping[int, Curves], metric: str) -> dict[int, float]:

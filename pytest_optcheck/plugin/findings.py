@@ -3,7 +3,8 @@ claims whose record moved, baselines from other environments, suites that cannot
 baseline writes queued for the end of the session.
 
 Items record here through methods; the session's end reads (finish.py). Under pytest-xdist each
-worker has its own, and the controller merges them (transport.py carries them across).
+worker has its own, and the controller merges what its end reads (transport.py carries it
+across); the suites that cannot train stay with the worker whose items said so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from pytest_optcheck.baselines.records import ClaimRecord, ClaimsBaseline, Judge
 from pytest_optcheck.baselines.selection import SelectionBaseline
 
 
-@dataclass(frozen=True, order=True)
+# A curve item that failed before comparing anything, as the summary and the environment warning count it.
+NOT_COMPARED = "not compared"
+
+
+@dataclass(frozen=True)
 class ItemKey:
     """Whose finding: a suite, the profile it ran on, and an optimizer's or a claim's name."""
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from pytest_optcheck import atomic
 from pytest_optcheck.baselines import store as baselines
 from pytest_optcheck.baselines.compare import CurveStatus, check_curves
+from pytest_optcheck.baselines.records import JudgedClaim, OptimizerBaseline
 from pytest_optcheck.environment import keras_backend
 from pytest_optcheck.errors import OptcheckError
-from pytest_optcheck.baselines.records import JudgedClaim, OptimizerBaseline
-from pytest_optcheck.plugin.findings import ItemKey
+from pytest_optcheck.plugin.findings import NOT_COMPARED, ItemKey
 from pytest_optcheck.plugin.outcomes import FAILING, ItemOutcome, OutcomeRecorder
 from pytest_optcheck.plugin.session import OptcheckSession
 from pytest_optcheck.plugin.writes import read_quietly
@@ -111,7 +111,7 @@ def status_lines(state: OptcheckSession, rows: list[ItemRow] = ()) -> list[str]:
     counts = Counter(status.value for status in curves.values())
     parts = [f"{n} {status}" for status, n in sorted(counts.items())]
     if uncompared:
-        parts.append(f"{len(uncompared)} not compared (failed before comparing: {', '.join(uncompared)})")
+        parts.append(f"{len(uncompared)} {NOT_COMPARED} (failed before comparing: {', '.join(uncompared)})")
     lines = ["curves: " + ", ".join(parts)]
     identical = sorted(key.name for key, status in curves.items() if status is CurveStatus.IDENTICAL)
     failing = any(row.outcome in FAILING for row in rows)

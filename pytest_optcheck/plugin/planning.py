@@ -46,6 +46,7 @@ class Planner:
         self._has_envelope = has_envelope
         self._updating = updating
         self._planned: dict[Path, tuple[Suite, list[Wanted]]] = {}
+        self._tuned: set[Path] = set()  # suite files whose runs at their tuned rates are planned
 
     @property
     def _together(self) -> bool:
@@ -93,6 +94,18 @@ class Planner:
         """Plan these runs (optimizer, seed, nudge) of the suite, once each."""
         planned = self._planned.setdefault(Path(suite.path), (suite, []))[1]
         planned += [run for run in dict.fromkeys(runs) if run not in planned]
+
+    def add_tuned(self, suite: Suite, tuned: Suite) -> None:
+        """Plan, once, every optimizer's runs on the profile's seeds at the tuned rates (`tuned`), and count
+        them: they are known only once the selection has trained."""
+        key = Path(suite.path).resolve()
+        if key in self._tuned:
+            return
+        self._tuned.add(key)
+        profile = self._profile_of(suite)
+        runs = [(name, seed, None) for name in tuned.optimizers for seed in profile.seeds]
+        self.add(tuned, runs)
+        self.count(tuned, profile, runs)
 
     def count_all(self) -> None:
         """Tell the runner's progress how many of the planned runs will train, per suite."""

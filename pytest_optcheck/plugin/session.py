@@ -31,7 +31,7 @@ from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.judge.claims import Verdict
 from pytest_optcheck.judge.noise import NoiseEnvelope, measure_envelope
 from pytest_optcheck.plugin import transport
-from pytest_optcheck.plugin.findings import BaselineWrite, Findings, ItemKey
+from pytest_optcheck.plugin.findings import NOT_COMPARED, BaselineWrite, Findings, ItemKey
 from pytest_optcheck.plugin.planning import Planner
 from pytest_optcheck.plugin.tuning import Tuning
 from pytest_optcheck.plugin.verdicts import Verdicts
@@ -89,7 +89,6 @@ class OptcheckSession:
                                options.update is not None)
         self.verdicts = Verdicts(self.planner, self.tuning, self.profile)
         self._selection_queued: set[Path] = set()
-        self._tuned_planned: set[Path] = set()  # tuned suites whose judging runs are planned
 
     # Suites, profiles and runs ---------------------------------------------
 
@@ -133,14 +132,8 @@ class OptcheckSession:
         """The suite as curves are checked: on a tuned profile, at the stored selection's rates."""
         self._queue_selection(suite)
         tuned = self.tuning.curve_suite(suite)
-        key = Path(suite.path).resolve()
-        if tuned is not suite and key not in self._tuned_planned:
-            # Known only now that the rates are: every optimizer's runs on the profile's seeds, together.
-            self._tuned_planned.add(key)
-            profile = self.profile(suite)
-            runs = [(name, seed, None) for name in tuned.optimizers for seed in profile.seeds]
-            self.planner.add(tuned, runs)
-            self.planner.count(tuned, profile, runs)  # the estimate grows by them as soon as they are known
+        if tuned is not suite:
+            self.planner.add_tuned(suite, tuned)
         return tuned
 
     def _queue_selection(self, suite: Suite) -> None:
@@ -225,7 +218,7 @@ class OptcheckSession:
         """One warning per way the environment differs: what differs, which files, and how their curves compared."""
         curves = self.findings.curves
         for listed, files in sorted(self.findings.environments.items()):
-            statuses = Counter(curves[key].value if key in curves else "not compared" for key in files.values())
+            statuses = Counter(curves[key].value if key in curves else NOT_COMPARED for key in files.values())
             compared = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
             shown = sorted(files)
             named = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")

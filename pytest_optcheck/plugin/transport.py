@@ -23,7 +23,7 @@ from pytest_optcheck.plugin.findings import BaselineWrite, ClaimChange, Findings
 def export(findings: Findings) -> dict[str, Any]:
     """A worker's findings as plain data for `workeroutput`."""
     def keyed(found: dict[ItemKey, Any], encode) -> list:
-        return [[key.suite, key.profile, key.name, encode(value)] for key, value in found.items()]
+        return [[*_parts(key), encode(value)] for key, value in found.items()]
 
     return {
         "curves": keyed(findings.curves, lambda status: status.value),
@@ -39,8 +39,11 @@ def export(findings: Findings) -> dict[str, Any]:
 def absorb(data: dict[str, Any]) -> Findings:
     """A worker's findings read back on the controller."""
     def keyed(name: str, decode) -> dict:
-        return {ItemKey(suite, profile, item): decode(value, f"{suite}/{profile}/{item}")
-                for suite, profile, item, value in data.get(name, [])}
+        found = {}
+        for suite, profile, item, value in data.get(name, []):
+            key = ItemKey(suite, profile, item)
+            found[key] = decode(value, str(key))
+        return found
 
     return Findings(
         curves=keyed("curves", lambda value, _: CurveStatus(value)),

@@ -233,7 +233,7 @@ def baseline_change(inp: ReportInput, name: str) -> str:
     """How the measured runs moved against the stored baseline, in one cell."""
     old = (inp.baseline_optimizers or {}).get(name)
     if old is None:
-        return "no baseline"
+        return CurveStatus.MISSING.in_report
     new = inp.optimizers[name]
     if old.same_curves(new):
         return CurveStatus.IDENTICAL.value
@@ -369,7 +369,7 @@ def claim_seeds_text(record: ClaimRecord) -> str:
 
 def baseline_verdict(record: ClaimRecord, baseline: ClaimRecord | None) -> str:
     if baseline is None:
-        return "no baseline"
+        return CurveStatus.MISSING.in_report
     return baseline.verdict if baseline.verdict == record.verdict else f"{baseline.verdict} (changed)"
 
 

@@ -36,7 +36,7 @@ INSTALL = "pip install 'pytest-optcheck[ray]'"
 # A task whose worker died (a killed process, a lost node) is run again this many times.
 RETRIES = 1
 # Environment variables a worker needs to train as the driver would.
-PASSED_ON = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS", "OPTCHECK_DATA_DIR", "CUDA_VISIBLE_DEVICES")
+PASSED_ON = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS", "OPTCHECK_DATA_DIR", "CUDA_VISIBLE_DEVICES", "OPTCHECK_STAND_IN")
 
 
 @dataclass(frozen=True)

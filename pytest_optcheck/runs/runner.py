@@ -25,6 +25,7 @@ from pytest_optcheck.runs.progress import Progress, RunLabel
 from pytest_optcheck.spec.suite import DataSpec, Profile, Suite
 
 if TYPE_CHECKING:
+    from pytest_optcheck.engine.standin import StandInEngine
     from pytest_optcheck.engine.training import Engine
     from pytest_optcheck.runs.cluster import RemoteTrainer
 
@@ -58,7 +59,7 @@ class Runner:
 
     def __init__(self, cache_root: Path | str | None, *, data_dir: str | os.PathLike | None = None,
                  allow_download: bool = False, at_once: int | None = 1, remote: RemoteTrainer | None = None,
-                 engine: Engine | None = None, share_engine: bool = False):
+                 engine: Engine | StandInEngine | None = None, share_engine: bool = False):
         """`at_once`: runs `run_many` trains side by side, as asked of `runs_at_once` (None: its
         default), decided when first needed: the session has chosen its backend by then.
         `remote`: a Ray cluster that trains every run not cached, instead of this process.
@@ -90,8 +91,8 @@ class Runner:
         return self._at_once
 
     @property
-    def engine(self) -> Engine:
-        """The runner's engine: the models it keeps between runs, the halt of its runs."""
+    def engine(self) -> Engine | StandInEngine:
+        """The runner's engine (Keras's, or the stand-in's): what it keeps between runs, the halt of its runs."""
         if self._engine is None:
             from pytest_optcheck.engine.training import new_engine, process_engine
 
@@ -243,7 +244,7 @@ class Runner:
         return self._train(suite, optimizer, seed, profile, key, None, plain)
 
     def _train(self, suite: Suite, optimizer: str, seed: int, profile: Profile, key: str,
-               nudge: int | None, engine: Engine | None = None) -> RunResult:
+               nudge: int | None, engine: Engine | StandInEngine | None = None) -> RunResult:
         """Train the run on `engine` (default: the runner's; training imports TensorFlow, only when something trains)."""
         from pytest_optcheck.engine.names import check_before_training
         from pytest_optcheck.engine.runtime import native_log
