@@ -115,6 +115,15 @@ def test_a_suite_backend_keras_cannot_switch_to_is_one_clear_error(capsys, tmp_p
     assert "Traceback" not in err
 
 
+def test_reference_is_refused_on_the_training_stand_in_in_one_line(capsys, suite_file, tiny_data):
+    """The stand-in's runs cannot match Keras's plain way: saying they differ would report a bug that is not."""
+    code, out, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "sgd", "--seed", "0",
+                         "--data-dir", str(tiny_data), "--no-cache", "--reference")
+    assert code != 0
+    assert "OPTCHECK_STAND_IN=1: runs come from the training stand-in" in err and "unset OPTCHECK_STAND_IN" in err
+    assert "DIFFERENT" not in out and "Traceback" not in err
+
+
 @pytest.mark.trains
 def test_reference_says_each_run_is_bit_identical_to_the_plain_way(capsys, suite_file, tiny_data, tmp_path):
     code, out, err = run(capsys, "run", "--suite", str(suite_file), "--optimizer", "adam", "--optimizer", "sgd",

@@ -77,7 +77,7 @@ def test_a_store_that_refuses_a_write_is_one_line_naming_the_cache_and_the_objec
 
 
 @pytest.fixture
-def two_projects(pytester, tiny_data, tensorflow_loaded):  # noqa: F811
+def two_projects(pytester, tiny_data, tensorflow_loaded):
     """Two projects with the tiny suite (each its own pytest cache); `run(folder, *args)` in either."""
     suite = TINY_SUITE.split("[optimizers.adam]")[0]  # sgd alone: 3 runs
 

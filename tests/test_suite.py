@@ -187,14 +187,13 @@ def test_tolerance_for_an_unknown_metric(tmp_path):
     assert "tolerances.f1: unknown metric" in message
 
 
-def test_optimizer_that_refuses_its_values(tmp_path, tiny_data):
-    from pytest_optcheck.engine.fashion_mnist import load_dataset
-    from pytest_optcheck.engine.training import Engine
+def test_optimizer_that_refuses_its_values(tmp_path):
+    from pytest_optcheck.engine.optimizers import make_optimizer
 
     suite = load_suite(write(tmp_path, TINY_SUITE.replace("{ learning_rate = 0.001 }",
                                                           "{ learning_rate = 0.001, momentum = 2.0 }")))
     with pytest.raises(OptcheckError, match=r"optimizers.sgd: SGD\(\*\*kwargs\) failed: .*momentum"):
-        Engine().train(suite, "sgd", 0, suite.profile("small"), load_dataset(tiny_data))
+        make_optimizer(suite.optimizer("sgd"), suite)  # what a run builds before it trains
 
 
 @pytest.mark.parametrize("tables, problem", [

@@ -3,9 +3,10 @@
 import dataclasses
 import json
 
-from baseline_data import SMOKE
+from baseline_data import ROOT, SMOKE
 from pytest_optcheck.baselines.compare import CurveStatus
 from pytest_optcheck.baselines.records import JudgedClaim, load_claims_baseline, load_optimizer_baseline
+from pytest_optcheck.baselines.selection import load_selection_baseline
 from pytest_optcheck.plugin import transport
 from pytest_optcheck.plugin.findings import BaselineWrite, ClaimChange, Findings, ItemKey
 
@@ -29,6 +30,8 @@ def test_findings_cross_as_json_into_the_same_records():
     found.other_environment("keras: 3.6.0 -> 3.13.2", "a.json", adam)
     found.queue(BaselineWrite("a.json", measured))
     found.queue(BaselineWrite("claims.json", record, header, claim_id))
+    selection = dataclasses.replace(load_selection_baseline(ROOT / "baselines/article/tuned/selection.json"), path=None)
+    found.queue(BaselineWrite("selection.json", selection))
 
     assert transport.absorb(json.loads(json.dumps(transport.export(found)))) == found
 

@@ -69,7 +69,7 @@ confidence = 0.5
 
 
 @pytest.fixture
-def story(pytester, tensorflow_loaded):  # noqa: F811
+def story(pytester, tensorflow_loaded):
     pytester.makefile(".toml", **{"suites/story": STORY})
 
     def run(*args):

@@ -21,7 +21,7 @@ class Scaled(keras.optimizers.SGD):
 
 
 @pytest.fixture
-def user_project(pytester, tiny_data, tensorflow_loaded):  # noqa: F811
+def user_project(pytester, tiny_data, tensorflow_loaded):
     """No pythonpath setting, no conftest: only the package, a suite and the command line."""
     pytester.mkpydir("teamopt")
     pytester.path.joinpath("teamopt", "helpers.py").write_text(HELPERS)

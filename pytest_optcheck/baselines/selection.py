@@ -33,10 +33,6 @@ class SelectionBaseline:
         found = self.selections.get(optimizer)
         return None if found is None else found.chosen
 
-    def chosen_points(self) -> dict[str, float | None]:
-        """Each optimizer's chosen multiplier, as recorded."""
-        return {name: s.chosen for name, s in self.selections.items()}
-
     def same_content(self, other: SelectionBaseline) -> bool:
         """Equal but for the environment: a refresh on another machine that selects alike rewrites nothing."""
         return (self.seeds, self.rates, self.selections) == (other.seeds, other.rates, other.selections)

@@ -124,9 +124,10 @@ def verdict_record(verdict: Verdict, quote: str, spec_hash: str) -> ClaimRecord:
     """A verdict as claims.json records it.
 
     A fresh record must equal the one a refresh writes and the next session reads back,
-    field by field: each number goes through the reader's own check (`FileReader.number`:
-    a float, or None; a value that is not finite is refused as in a stored file), and
-    the intervals' bounds and coverage are cut to the digits the file keeps.
+    field by field: each margin and statistic goes through the reader's own check
+    (`FileReader.number`: a float, or None; a value that is not finite is refused as in a
+    stored file), and the intervals' bounds and coverage, computed and always finite, are
+    only cut to the digits the file keeps.
     """
     r = FileReader(None, f"claim {verdict.claim_id}")
 

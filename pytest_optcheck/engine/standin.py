@@ -1,7 +1,9 @@
-"""A stand-in for training: learning curves from a formula, in microseconds, with no Keras.
+"""A stand-in for training: learning curves from a formula, in microseconds, with no model.
 
 The harness's own flows (options, refreshes, messages, verdicts, xdist, reports) do not
-depend on what a network learns, only on what a run gives back. With OPTCHECK_STAND_IN=1
+depend on what a network learns, only on what a run gives back. Keras is still imported
+where a session checks an optimizer before training (`names.check_before_training`), so
+a misspelt class or a refused argument fails as it does for real. With OPTCHECK_STAND_IN=1
 the runner trains every run here instead of in Keras: a `RunResult` of the same shape,
 deterministic in everything a real run's numbers depend on, and moved by what moves a
 real run:
@@ -30,7 +32,7 @@ import numpy as np
 
 from pytest_optcheck.engine.dataset import Dataset
 from pytest_optcheck.engine.result import RunResult
-from pytest_optcheck.engine.training import Halted, Halting, training_arrays
+from pytest_optcheck.engine.training import Halting, epoch_steps, stop_if_halted, training_arrays
 from pytest_optcheck.environment import environment
 from pytest_optcheck.metrics import higher_is_better
 from pytest_optcheck.spec.suite import OptimizerSpec, Profile, Suite
@@ -66,7 +68,7 @@ class StandInEngine(Halting):
         env = environment()
         identity = _digest(spec.class_path, spec.kwargs, suite.model.identity(), suite.training.__dict__,
                            profile.epochs, len(x), dataset.checksum, env)
-        curves = Curves(step_size(spec), identity, seed, nudge, steps_per_epoch(len(x), suite))
+        curves = Curves(step_size(spec), identity, seed, nudge, epoch_steps(len(x), suite.training)[1])
         history: dict[str, list[float]] = {m: [] for m in suite.training.epoch_metrics}
         seconds: list[float] = []
         diverged_at = None
@@ -75,8 +77,7 @@ class StandInEngine(Halting):
             values = curves.epoch(epoch)
             for metric in history:
                 history[metric].append(values[_kind(metric)])
-            if self._halting.is_set():
-                raise Halted(f"stopped after epoch {epoch}: the session was interrupted")
+            stop_if_halted(self._halting, epoch)
             seconds.append(round(time.perf_counter() - start, 6))
             if on_epoch is not None:
                 on_epoch(epoch)
@@ -113,11 +114,6 @@ class Curves:
         loss = FLOOR_LOSS + (START_LOSS - FLOOR_LOSS) * math.exp(-self.pace * epoch * self.steps)
         train, val = float(loss + noise[0]), float(loss * 1.08 + noise[1])  # Python's floats, as a real run's
         return {"loss": train, "accuracy": _accuracy(train), "val_loss": val, "val_accuracy": _accuracy(val)}
-
-
-def steps_per_epoch(images: int, suite: Suite) -> int:
-    """Steps of one epoch, as Keras splits validation off and batches the rest."""
-    return max(1, math.ceil(math.ceil(images * (1.0 - suite.training.validation_split)) / suite.training.batch_size))
 
 
 def _pace(step: float) -> float:

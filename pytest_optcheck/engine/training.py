@@ -163,6 +163,12 @@ def training_arrays(dataset: Dataset, profile: Profile) -> tuple[Any, Any]:
     return dataset.x_train[:n], dataset.y_train[:n]
 
 
+def epoch_steps(images: int, training: TrainingSpec) -> tuple[int, int]:
+    """The images one epoch trains on and its steps, as Keras splits validation off and batches the rest."""
+    train_images = int(math.ceil(images * (1.0 - training.validation_split)))
+    return train_images, math.ceil(train_images / training.batch_size)
+
+
 def fit_arguments(training: TrainingSpec) -> dict[str, Any]:
     return {
         "batch_size": training.batch_size,
@@ -295,6 +301,12 @@ def copy_state(model: Any, optimizer: Any, kept: Any) -> bool:
     for target, source in pairs:
         target.assign(source)
     return True
+
+
+def stop_if_halted(halting: threading.Event | None, epoch: int) -> None:
+    """At the end of `epoch`: raise Halted while the engine's halt is set."""
+    if halting is not None and halting.is_set():
+        raise Halted(f"stopped after epoch {epoch}: the session was interrupted")
 
 
 class Halting:
@@ -454,8 +466,7 @@ def epoch_clock(on_epoch: Callable[[int], None] | None = None, turn: SeedingTurn
             self._start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            if halting is not None and halting.is_set():
-                raise Halted(f"stopped after epoch {epoch + 1}: the session was interrupted")
+            stop_if_halted(halting, epoch + 1)
             self.seconds.append(round(time.perf_counter() - self._start, 4))
             if not math.isfinite(float((logs or {}).get("loss", 0.0))):
                 self.diverged_at = epoch + 1

@@ -139,9 +139,9 @@ def chosen_text(selections: Mapping[str, Selection]) -> str:
     return ", ".join(f"{name} {point_text(s.chosen)}" for name, s in selections.items())
 
 
-def moves(before: Mapping[str, float | None], now: Mapping[str, Selection]) -> list[MovedPoint]:
-    """The moves from recorded choices (`before`, by optimizer) to this selection's, for optimizers in both."""
-    found = [moved(before[name], selection) for name, selection in now.items() if name in before]
+def moves(before: Mapping[str, Selection], now: Mapping[str, Selection]) -> list[MovedPoint]:
+    """The moves from a recorded selection's choices (`before`, by optimizer) to this one's, for optimizers in both."""
+    found = [moved(before[name].chosen, selection) for name, selection in now.items() if name in before]
     return [move for move in found if move is not None]
 
 

@@ -8,7 +8,6 @@ fixture, so its options apply as usual (`--benchmark-autosave`,
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -96,9 +95,7 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, sui
     if getattr(benchmark, "disabled", False):  # under xdist, or --benchmark-disable
         pytest.skip(DISABLED_REASON)
     state = optcheck_session(config)
-    first = state.findings.setup_failures.get(str(suite_path))
-    if first is not None:
-        raise OptcheckError(f"epoch_time[{optimizer}]: cannot train, for the reason given by {first}")
+    state.findings.refuse_if_cannot_train(f"epoch_time[{optimizer}]", str(suite_path))
     suite = state.suite(suite_path)
     profile = state.profile(suite)
     seed = profile.seeds[0]
@@ -109,6 +106,7 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, sui
 
     from pytest_optcheck.engine.training import (
         compiled_model,
+        epoch_steps,
         fit_arguments,
         training_arrays,
     )
@@ -123,8 +121,7 @@ def _measure(benchmark: Any, request: pytest.FixtureRequest, optimizer: str, sui
     benchmark.group = f"{suite.name}/{profile.name} epoch time"
     benchmark.pedantic(model.fit, args=(x, y), kwargs={"epochs": 1, **arguments}, rounds=rounds, iterations=1)
 
-    train_images = int(math.ceil(len(x) * (1.0 - suite.training.validation_split)))  # as Keras splits
-    steps = math.ceil(train_images / suite.training.batch_size)
+    train_images, steps = epoch_steps(len(x), suite.training)
     mean = benchmark.stats.stats.mean
     benchmark.extra_info.update({
         "suite": suite.name,

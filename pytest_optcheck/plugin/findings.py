@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pytest_optcheck.baselines.compare import CurveStatus
 from pytest_optcheck.baselines.records import ClaimRecord, ClaimsBaseline, JudgedClaim, OptimizerBaseline
 from pytest_optcheck.baselines.selection import SelectionBaseline
+from pytest_optcheck.errors import OptcheckError
 
 
 # A curve item that failed before comparing anything, as the summary and the environment warning count it.
@@ -83,6 +84,12 @@ class Findings:
     def cannot_train(self, suite_path: str, nodeid: str) -> None:
         """The suite's runs cannot train, as the item `nodeid` says: the first to say so is named."""
         self.setup_failures.setdefault(suite_path, nodeid)
+
+    def refuse_if_cannot_train(self, item: str, suite_path: str) -> None:
+        """Raise, for the item named `item`, if an earlier item found the suite's runs cannot train: said once."""
+        first = self.setup_failures.get(suite_path)
+        if first is not None:
+            raise OptcheckError(f"{item}: cannot train, for the reason given by {first}")
 
     def queue(self, write: BaselineWrite) -> None:
         self.writes.append(write)

@@ -172,17 +172,16 @@ def report_inputs(state: OptcheckSession, suites: list[Suite],
             judged=judged,
             generated=generated,
             backend=keras_backend(),
-            items=item_rows(state, suite, profile, ran, baseline_optimizers, measured, judged),
+            items=item_rows(state.findings.curves, suite, profile, ran, baseline_optimizers, measured, judged),
             selection=state.tuning.record(suite) if state.tuning.has_selected(suite) else None,
         ))
     return inputs
 
 
-def item_rows(state: OptcheckSession, suite: Suite, profile: Profile, ran: list[ItemOutcome],
+def item_rows(curves: dict[ItemKey, CurveStatus], suite: Suite, profile: Profile, ran: list[ItemOutcome],
               stored: dict[str, OptimizerBaseline], measured: dict[str, OptimizerBaseline],
               judged: dict[str, JudgedClaim]) -> list[ItemRow]:
     """Each item that ran, in the suite's order: curves, claims, epoch times."""
-    curves = state.findings.curves
     order = {f"curve[{name}]": i for i, name in enumerate(suite.optimizers)}
     order |= {f"claim[{claim.id}]": len(order) + i for i, claim in enumerate(suite.claims)}
     rows = []

@@ -89,10 +89,8 @@ class OptcheckItem(pytest.Item):
             pytest.skip(SKIP_REASON)
 
     def runtest(self) -> None:
-        first = (self.session_state.findings.setup_failures.get(str(self.suite.path))
-                 if self.config.getoption("optcheck") else None)
-        if first is not None:  # the suite's runs cannot train: said once, by the first item
-            raise OptcheckError(f"{self.name}: cannot train, for the reason given by {first}")
+        if self.config.getoption("optcheck"):  # the suite's runs cannot train: said once, by the first item
+            self.session_state.findings.refuse_if_cannot_train(self.name, str(self.suite.path))
         try:
             self.check()
         except DataError as exc:
@@ -190,12 +188,8 @@ class CurveItem(OptcheckItem):
                 state.findings.queue(BaselineWrite(str(path), kept))
                 self.status(CurveStatus.IDENTICAL)
                 return
-        suite = self.trained
-        envelope = None if self.spec.explicit_tolerances else state.envelope(suite, self.optimizer)
-        content = baselines.optimizer_baseline(suite, state.profile(suite), self.optimizer,
-                                               state.runs(suite, self.optimizer), envelope,
-                                               data=state.runner.data_identity(suite))
-        state.findings.queue(BaselineWrite(str(path), content))
+        envelope = None if self.spec.explicit_tolerances else state.envelope(self.trained, self.optimizer)
+        state.findings.queue(BaselineWrite(str(path), dataclasses.replace(measured, noise=envelope)))
         self.status(CurveStatus.UPDATED)
 
     def _damaged(self, exc: OptcheckError) -> str:
@@ -265,7 +259,7 @@ class ClaimItem(OptcheckItem):
         verdict = state.verdict(suite, self.claim)
         record = baselines.claim_record(suite, self.claim, profile, verdict)
         outcome = claim_outcome(expected.expectation, verdict.verdict)
-        key = state.item_key(self.suite, self.claim.id, profile.name)
+        key = state.item_key(self.suite, self.claim.id)
         state.findings.judged(key, JudgedClaim(record, expected.value, expected.because, outcome.value))
         for name in self.claim.optimizers:  # the report shows the optimizers a claim compares
             state.record_measured(suite, profile, name)

@@ -87,7 +87,7 @@ class OptcheckSession:
         self.tuning = Tuning(self.runner, self.profile, self.baseline_root, options.update is not None)
         self.planner = Planner(self.runner, self.profile, self.baseline_root, self._has_envelope,
                                options.update is not None)
-        self.verdicts = Verdicts(self.planner, self.tuning, self.profile)
+        self._verdicts = Verdicts(self.runner, self.planner, self.tuning, self.profile)
         self._selection_queued: set[Path] = set()
 
     # Suites, profiles and runs ---------------------------------------------
@@ -157,7 +157,7 @@ class OptcheckSession:
 
     def verdict(self, suite: Suite, claim: ClaimSpec) -> Verdict:
         """The claim judged on the profile's seeds and, while it is undecided, on more (within the budget)."""
-        return self.verdicts.verdict(suite, claim)
+        return self._verdicts.verdict(suite, claim)
 
     def item_key(self, suite: Suite, name: str, profile: str | None = None) -> ItemKey:
         """The key of an optimizer's or a claim's findings on the session's profile (or `profile`)."""
@@ -166,7 +166,7 @@ class OptcheckSession:
     def record_measured(self, suite: Suite, profile: Profile, optimizer: str,
                         measured: OptimizerBaseline | None = None) -> None:
         """Keep an optimizer's runs in baseline form for the report."""
-        key = ItemKey(suite.name, profile.name, optimizer)
+        key = self.item_key(suite, optimizer, profile.name)
         if measured is None and key not in self.findings.measured:
             measured = baselines.optimizer_baseline(suite, profile, optimizer, self.runs(suite, optimizer),
                                                     data=self.runner.data_identity(suite))

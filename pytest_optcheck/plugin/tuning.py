@@ -36,7 +36,7 @@ class Selected:
 
     def moves(self) -> list[MovedPoint]:
         """Each optimizer whose chosen point differs from the stored selection's."""
-        return [] if self.stored is None else moves(self.stored.chosen_points(), self.selections)
+        return [] if self.stored is None else moves(self.stored.selections, self.selections)
 
 
 class Tuning:

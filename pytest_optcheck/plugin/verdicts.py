@@ -8,6 +8,7 @@ from pathlib import Path
 from pytest_optcheck.judge.claims import Verdict, check_readable, judge_on_demand, undecided_because
 from pytest_optcheck.plugin.planning import Planner
 from pytest_optcheck.plugin.tuning import Tuning
+from pytest_optcheck.runs.runner import Runner
 from pytest_optcheck.spec.claims import ClaimSpec
 from pytest_optcheck.spec.suite import Profile, Suite
 
@@ -15,7 +16,8 @@ from pytest_optcheck.spec.suite import Profile, Suite
 class Verdicts:
     """The session's verdicts, each judged the first time an item asks for it."""
 
-    def __init__(self, planner: Planner, tuning: Tuning, profile_of: Callable[[Suite], Profile]):
+    def __init__(self, runner: Runner, planner: Planner, tuning: Tuning, profile_of: Callable[[Suite], Profile]):
+        self._runner = runner
         self._planner = planner
         self._tuning = tuning
         self._profile_of = profile_of
@@ -30,7 +32,7 @@ class Verdicts:
         return self._judged[memo]
 
     def _judge(self, suite: Suite, profile: Profile, claim: ClaimSpec) -> Verdict:
-        runner, planner = self._planner.runner, self._planner
+        runner, planner = self._runner, self._planner
 
         def together(seeds: Iterable[int]) -> None:  # the claim's optimizers on these seeds, trained side by side
             runner.run_many(suite, profile, [(name, seed, None) for name in claim.optimizers for seed in seeds])

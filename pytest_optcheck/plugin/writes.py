@@ -64,7 +64,7 @@ def _write_selection(path: Path, content: SelectionBaseline, changes: list[str])
     if old is None:
         changes.append(f"{path}: new selection: {chosen_text(content.selections)}")
         return
-    found = [move.describe() for move in moves(old.chosen_points(), content.selections)]
+    found = [move.describe() for move in moves(old.selections, content.selections)]
     changes.append(f"{path}: " + ("; ".join(found) if found else "grid values changed, no chosen point moved"))
 
 

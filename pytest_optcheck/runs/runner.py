@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from pytest_optcheck.engine.dataset import Dataset
 from pytest_optcheck.engine.result import RunResult
 from pytest_optcheck.engine.sources import load
-from pytest_optcheck.environment import environment, keras_backend
+from pytest_optcheck.environment import STAND_IN_VARIABLE, environment, keras_backend, stand_in_training
+from pytest_optcheck.errors import OptcheckError
 from pytest_optcheck.runs.cache import RunCache, is_url
 from pytest_optcheck.runs.key import canonical_json, run_key
 from pytest_optcheck.runs.progress import Progress, RunLabel
@@ -239,6 +240,9 @@ class Runner:
         """
         from pytest_optcheck.engine.training import Engine
 
+        if stand_in_training():
+            raise OptcheckError(f"{STAND_IN_VARIABLE}=1: runs come from the training stand-in, which the plain "
+                                f"Keras way cannot reproduce; unset {STAND_IN_VARIABLE} to compare with it")
         key = self.key(suite, optimizer, seed, profile)
         plain = Engine(reference=True, steps_per_execution=1)
         return self._train(suite, optimizer, seed, profile, key, None, plain)
